@@ -1,0 +1,252 @@
+"""Configuration: `config.toml` read with tomllib into frozen dataclasses (SPEC §10).
+
+Every key has a default, so a file holding only `[bot] token` works. Environment variables `BOT_TOKEN`,
+`DATABASE_URL` and `BOT_CONFIG` (the file's path) override it. An unknown key is a warning naming it (typos);
+a bad value raises `ConfigError` whose message is one line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CODES: dict[int, str] = {
+    1: "未发现问题",
+    2: "未按规定公示应当公示的信息",
+    3: "公示信息隐瞒真实情况弄虚作假",
+    4: "通过登记的住所（经营场所）无法取得联系",
+    5: "发现问题已责令改正",
+    6: "不配合检查情节严重",
+    7: "未发现本次抽查涉及的经营活动",
+    8: "发现问题待后续处理",
+    9: "合格",
+    10: "不合格",
+}
+
+DEFAULT_CONFIG_PATH = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class BotSection:
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    group_chat_id: int = 0
+    language: str = "zh"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    url: str = "sqlite:///data/shuangsui.db"
+
+
+@dataclass(frozen=True)
+class AccessSection:
+    admins: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RulesSection:
+    inspectors_per_department: int = 2
+    max_inspections_per_target_per_year: int = 2
+    result_entry_workdays: int = 20
+    publication_workdays: int = 15
+    invite_code_hours: int = 72
+    max_upload_mb: int = 10
+
+
+@dataclass(frozen=True)
+class RemindersSection:
+    time: str = "09:00"
+    before_workdays: tuple[int, ...] = (5, 3, 1)
+
+
+@dataclass(frozen=True)
+class CalendarSection:
+    extra_holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    bot: BotSection = field(default_factory=BotSection)
+    database: DatabaseSection = field(default_factory=DatabaseSection)
+    access: AccessSection = field(default_factory=AccessSection)
+    rules: RulesSection = field(default_factory=RulesSection)
+    reminders: RemindersSection = field(default_factory=RemindersSection)
+    calendar: CalendarSection = field(default_factory=CalendarSection)
+    codes: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_CODES))
+    warnings: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    def require_token(self) -> str:
+        if not self.bot.token:
+            raise ConfigError(
+                "bot.token is not set: put it in config.toml under [bot] token, or set BOT_TOKEN"
+            )
+        return self.bot.token
+
+
+_SECTIONS: dict[str, type] = {
+    "bot": BotSection,
+    "database": DatabaseSection,
+    "access": AccessSection,
+    "rules": RulesSection,
+    "reminders": RemindersSection,
+    "calendar": CalendarSection,
+}
+
+
+def _coerce(key: str, value: Any, default: Any, annotation: str) -> Any:
+    """Check one value against the type of its default; raise ConfigError naming the key."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        if "dt.date" in annotation:
+            out = []
+            for v in value:
+                if isinstance(v, dt.date):
+                    out.append(v)
+                    continue
+                try:
+                    out.append(dt.date.fromisoformat(str(v)))
+                except ValueError:
+                    raise ConfigError(f"{key}: {v!r} is not a date (YYYY-MM-DD)") from None
+            return tuple(out)
+        for v in value:
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ConfigError(f"{key}: expected a list of integers, got {v!r}")
+        return tuple(value)
+    return value
+
+
+def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}]: expected a table, got {raw!r}")
+    defaults = cls()
+    kwargs: dict[str, Any] = {}
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in raw.items():
+        if key not in known:
+            warnings.append(f"unknown key {name}.{key} ignored (typo?)")
+            continue
+        kwargs[key] = _coerce(f"{name}.{key}", value, getattr(defaults, key), str(known[key].type))
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.bot.mode not in ("polling", "webhook"):
+        raise ConfigError(f'bot.mode: expected "polling" or "webhook", got {cfg.bot.mode!r}')
+    if cfg.bot.mode == "webhook" and not cfg.bot.webhook_url:
+        raise ConfigError('bot.webhook_url: required when bot.mode = "webhook"')
+    if cfg.bot.language not in ("zh", "en"):
+        raise ConfigError(f'bot.language: expected "zh" or "en", got {cfg.bot.language!r}')
+    try:
+        ZoneInfo(cfg.bot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"bot.timezone: unknown time zone {cfg.bot.timezone!r}") from None
+    try:
+        hh, mm = cfg.reminders.time.split(":")
+        dt.time(int(hh), int(mm))
+    except ValueError:
+        raise ConfigError(f'reminders.time: expected "HH:MM", got {cfg.reminders.time!r}') from None
+    if any(n <= 0 for n in cfg.reminders.before_workdays):
+        raise ConfigError("reminders.before_workdays: every entry must be a positive integer")
+    r = cfg.rules
+    if r.inspectors_per_department < 1:
+        raise ConfigError("rules.inspectors_per_department: must be at least 1")
+    for key in ("max_inspections_per_target_per_year", "result_entry_workdays", "publication_workdays",
+                "invite_code_hours", "max_upload_mb"):
+        if getattr(r, key) <= 0:
+            raise ConfigError(f"rules.{key}: must be a positive integer")
+    if not cfg.database.url or "://" not in cfg.database.url:
+        raise ConfigError(f"database.url: not a database URL: {cfg.database.url!r}")
+
+
+def _parse_codes(raw: Any) -> dict[int, str]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError("[codes]: expected a table like 1 = \"未发现问题\"")
+    codes: dict[int, str] = {}
+    for key, label in raw.items():
+        try:
+            code = int(key)
+        except ValueError:
+            raise ConfigError(f"codes.{key}: the key must be a code number") from None
+        if code <= 0 or not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"codes.{key}: expected a positive code and a non-empty label")
+        codes[code] = label.strip()
+    return dict(sorted(codes.items()))
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (if it exists) and apply environment overrides."""
+    env = os.environ if env is None else env
+    path = path or env.get("BOT_CONFIG") or DEFAULT_CONFIG_PATH
+    p = Path(path)
+    raw: dict[str, Any] = {}
+    if p.exists():
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    elif env.get("BOT_CONFIG"):
+        raise ConfigError(f"BOT_CONFIG: file {p} does not exist")
+    return config_from_dict(raw, env=env, source=str(p))
+
+
+def config_from_dict(raw: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "") -> Config:
+    env = {} if env is None else env
+    warnings: list[str] = []
+    sections: dict[str, Any] = {}
+    codes = dict(DEFAULT_CODES)
+    for name, value in raw.items():
+        if name in _SECTIONS:
+            sections[name] = _build_section(name, _SECTIONS[name], value, warnings)
+        elif name == "codes":
+            codes = _parse_codes(value)
+        else:
+            warnings.append(f"unknown section [{name}] ignored (typo?)")
+    cfg = Config(**sections, codes=codes, warnings=tuple(warnings), source=source)
+    cfg = apply_env(cfg, env)
+    _validate(cfg)
+    return cfg
+
+
+def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
+    """Environment overrides, in one place."""
+    if env.get("BOT_TOKEN"):
+        cfg = dataclasses.replace(cfg, bot=dataclasses.replace(cfg.bot, token=env["BOT_TOKEN"]))
+    if env.get("DATABASE_URL"):
+        cfg = dataclasses.replace(cfg, database=DatabaseSection(url=env["DATABASE_URL"]))
+    return cfg

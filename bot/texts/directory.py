@@ -1,0 +1,4 @@
+"""Texts of directory import and the directory views (SPEC §3)."""
+
+TEXTS: dict[str, dict[str, str]] = {
+}
