@@ -1,0 +1,101 @@
+"""Exactly-once handling of Telegram updates across a crash (SPEC §9).
+
+Polling confirms an update to Telegram only with a later getUpdates offset, so after a `kill -9` the update
+being handled (and, with PTB's Updater, the rest of its batch) is delivered again. Handled update ids are
+recorded in `processed_updates`:
+
+- a handler that writes calls `mark_processed(session, update.update_id)` inside its own unit of work, so the
+  effect and the marker commit together — the update either happened once or not at all;
+- `install_dedup` adds a check before every handler (group -100) that drops an update already recorded, and a
+  marker after them (group 100) for handlers that did not record it themselves.
+
+The group-100 marker first flushes PTB's persistence (conversation states), so a crash cannot keep the marker
+and lose the state change. It does not run when a handler stops processing with ApplicationHandlerStop, and it
+runs before a `block=False` handler has finished; such handlers should call `mark_processed` themselves.
+
+A handler that marks inside its own unit of work commits the marker before PTB stores its new conversation
+state (a moment later, in the group-100 step): a conversation that must be exact across a crash should derive
+where it is from the database (e.g. the saved drafts), not only from its ConversationHandler state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from models import ProcessedUpdate, utcnow
+
+log = logging.getLogger(__name__)
+
+DEDUP_GROUP = -100  # before every feature handler
+MARK_GROUP = 100  # after every feature handler
+KEEP = dt.timedelta(days=7)  # Telegram keeps an unconfirmed update for 24 hours; a week is plenty
+
+
+def mark_processed(session: Session, update_id: int) -> None:
+    """Record `update_id` as handled, in the caller's transaction. Marking it twice is harmless."""
+    values = {"update_id": update_id, "processed_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(sqlite.insert(ProcessedUpdate).values(**values).on_conflict_do_nothing())
+    elif dialect == "postgresql":
+        session.execute(postgresql.insert(ProcessedUpdate).values(**values).on_conflict_do_nothing())
+    elif not already_processed(session, update_id):
+        session.execute(insert(ProcessedUpdate).values(**values))
+
+
+def already_processed(session: Session, update_id: int) -> bool:
+    return session.scalar(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)) \
+        is not None
+
+
+def prune(session: Session, older_than: dt.datetime) -> int:
+    """Forget markers recorded before `older_than`; returns how many were removed."""
+    result = session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < older_than))
+    return result.rowcount  # type: ignore[attr-defined]
+
+
+def install_dedup(application: Application, sessions: sessionmaker[Session], *, flush_persistence: bool = True,
+                  prune_interval: dt.timedelta | None = dt.timedelta(hours=24)) -> None:
+    """Add the dedup check (group -100) and the marker (group 100); prune old markers daily if a job queue
+    is available. No other handler may use those two groups.
+
+    With `flush_persistence` the marker first writes the application's persistence (conversation states,
+    user/chat data), so a handled update's new state is in the database before the update counts as handled.
+    """
+
+    async def skip_processed(update: Update, _context) -> None:  # noqa: ANN001
+        with sessions.begin() as session:
+            seen = already_processed(session, update.update_id)
+        if seen:
+            log.info("update %s was already handled; dropped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def mark_handled(update: Update, context) -> None:  # noqa: ANN001
+        app = context.application
+        if flush_persistence and app.persistence is not None:
+            # Save the conversation state and user/chat data this update changed *before* the marker:
+            # otherwise a crash within PTB's update_interval would keep the marker and lose the new state.
+            app.mark_data_for_update_persistence(
+                chat_ids=update.effective_chat.id if update.effective_chat else None,
+                user_ids=update.effective_user.id if update.effective_user else None)
+            await app.update_persistence()
+        with sessions.begin() as session:
+            mark_processed(session, update.update_id)
+
+    async def prune_job(_context) -> None:  # noqa: ANN001
+        with sessions.begin() as session:
+            removed = prune(session, utcnow() - KEEP)
+        if removed:
+            log.info("pruned %s processed-update markers", removed)
+
+    application.add_handler(TypeHandler(Update, skip_processed), group=DEDUP_GROUP)
+    application.add_handler(TypeHandler(Update, mark_handled), group=MARK_GROUP)
+    if prune_interval is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(prune_job, interval=prune_interval, first=60, name="prune-updates")
