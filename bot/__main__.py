@@ -1,0 +1,138 @@
+"""Command line: `python -m bot run | import FILE.xlsx | template DIR | invite QUERY | migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+
+log = logging.getLogger("bot")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _open_db(cfg):
+    from bot.db import make_engine, make_sessionmaker, migrate
+
+    engine = make_engine(cfg.database.url)
+    migrate(engine)
+    return make_sessionmaker(engine)
+
+
+def cmd_run(cfg, args) -> int:
+    from bot import polling
+    from bot.app import build_application
+
+    cfg.require_token()
+    sessions = _open_db(cfg)
+    if cfg.bot.mode == "webhook":
+        app = build_application(cfg, sessions, rate_limiter=True, with_updater=True)
+        app.run_webhook(listen=cfg.bot.webhook_listen, port=cfg.bot.webhook_port, webhook_url=cfg.bot.webhook_url,
+                        url_path=cfg.bot.webhook_url.rsplit("/", 1)[-1] if "/" in cfg.bot.webhook_url else "")
+        return 0
+    app = build_application(cfg, sessions, rate_limiter=not args.no_rate_limiter)
+    asyncio.run(polling.run(app))
+    return 0
+
+
+def cmd_import(cfg, args) -> int:
+    from bot.directory_import import import_workbook
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"文件不存在：{path}", file=sys.stderr)
+        return 2
+    sessions = _open_db(cfg)
+    data = path.read_bytes()
+    today = dt.datetime.now(cfg.tz).date()
+    with sessions.begin() as session:
+        outcome = import_workbook(session, data, actor="cli", filename=path.name, today=today,
+                                  lang=cfg.bot.language, max_bytes=cfg.rules.max_upload_mb * 1024 * 1024)
+        if not outcome.ok:
+            session.rollback()
+    print(outcome.summary(cfg.bot.language))
+    if outcome.annotated:
+        out = path.with_name(path.stem + "_错误标注.xlsx")
+        out.write_bytes(outcome.annotated)
+        print(f"→ {out}")
+    return 0 if outcome.ok else 1
+
+
+def cmd_template(cfg, args) -> int:
+    from bot.templates import write_templates
+
+    for p in write_templates(Path(args.dir)):
+        print(p)
+    return 0
+
+
+def cmd_invite(cfg, args) -> int:
+    from bot import identity
+
+    sessions = _open_db(cfg)
+    with sessions.begin() as session:
+        found = identity.find_person(session, " ".join(args.query))
+        if found.person is None:
+            names = ", ".join(f"{p.name}/{p.department.name}/{p.cert_no or p.phone or '-'}" for p in found.candidates)
+            print(f"没有唯一匹配的人员：{names or '无'}", file=sys.stderr)
+            return 1
+        issued = identity.issue_invite(session, found.person, actor="cli", hours=cfg.rules.invite_code_hours)
+    expires = issued.expires_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M")
+    username = args.bot_username
+    print(f"{issued.person.name}（{issued.person.department.name}）邀请码，{expires} 前有效：")
+    if username:
+        print(f"https://t.me/{username}?start={issued.code}")
+    print(f"/start {issued.code}")
+    return 0
+
+
+def cmd_migrate(cfg, args) -> int:
+    _open_db(cfg)
+    print(f"schema up to date: {cfg.database.url}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="双随机抽查助手")
+    parser.add_argument("--config", help="config file (default: BOT_CONFIG or ./config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the bot (polling or webhook, by config)")
+    p.add_argument("--no-rate-limiter", action="store_true", help="skip AIORateLimiter (local emulator only)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("import", help="import directory workbook")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("template", help="write the blank import templates into DIR")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_template)
+    p = sub.add_parser("invite", help="issue a one-time invite code")
+    p.add_argument("query", nargs="+", help="执法证号, 姓名 or 手机号")
+    p.add_argument("--bot-username", default="", help="to print the t.me deep link")
+    p.set_defaults(func=cmd_invite)
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_migrate)
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        cfg = load_config(args.config)
+        for warning in cfg.warnings:
+            log.warning("config: %s", warning)
+        return args.func(cfg, args)
+    except ConfigError as exc:
+        print(f"配置错误 / config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

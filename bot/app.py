@@ -1,0 +1,110 @@
+"""Application builder, start-up (command menus) and shutdown. `handlers.register` is the one wiring point."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import (BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats,
+                      BotCommandScopeChat)
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import PersistenceInput
+from telegram.request import BaseRequest
+
+from bot import identity
+from bot.config import Config
+from bot.persistence import SQLAlchemyPersistence
+from bot.texts import t
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """What every handler needs, held as the application's bot_data (never persisted)."""
+
+    cfg: Config
+    sessions: sessionmaker[Session]
+
+    def __init__(self, cfg: Config | None = None, sessions: sessionmaker[Session] | None = None):
+        # PTB instantiates bot_data with no arguments; build_application fills it in.
+        if cfg is not None:
+            self.cfg = cfg
+        if sessions is not None:
+            self.sessions = sessions
+
+
+class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
+    @property
+    def cfg(self) -> Config:
+        return self.bot_data.cfg
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.bot_data.sessions
+
+
+PRIVATE_COMMANDS = ("start", "help", "me", "lang", "targets", "items")
+STAFF_COMMANDS = ("people",)
+ADMIN_COMMANDS = ("invite", "template", "people")
+GROUP_COMMANDS = ("help", "bindgroup")
+
+
+def _commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:
+    return [BotCommand(name, t(f"cmd.{name}", lang)) for name in names]
+
+
+async def set_command_menus(app: Application) -> None:
+    """Command menus per scope: private chats, group chats, and each bound admin's own chat."""
+    services: Services = app.bot_data
+    bot = app.bot
+    for lang, code in (("zh", None), ("en", "en")):
+        await bot.set_my_commands(_commands(PRIVATE_COMMANDS, lang), scope=BotCommandScopeAllPrivateChats(),
+                                  language_code=code)
+        await bot.set_my_commands(_commands(GROUP_COMMANDS, lang), scope=BotCommandScopeAllGroupChats(),
+                                  language_code=code)
+    with services.sessions.begin() as session:
+        admins = identity.admin_chat_ids(session, services.cfg.access.admins)
+    admin_menu = tuple(dict.fromkeys(PRIVATE_COMMANDS + ADMIN_COMMANDS))
+    for chat_id in admins:
+        try:
+            await bot.set_my_commands(_commands(admin_menu, services.cfg.bot.language),
+                                      scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:  # an admin who never opened the bot: the menu waits for next start
+            log.info("admin menu for %s not set: %s", chat_id, exc)
+
+
+async def post_init(app: Application) -> None:
+    await set_command_menus(app)
+
+
+def build_application(cfg: Config, sessions: sessionmaker[Session], *, request: BaseRequest | None = None,
+                      rate_limiter: bool = False, with_updater: bool = False,
+                      persistence: bool = True) -> Application:
+    """Build the Application. Tests pass a `request` stub; production passes rate_limiter=True."""
+    import handlers
+
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(cfg.require_token())
+        .base_url(cfg.bot.base_url)
+        .base_file_url(cfg.bot.base_file_url)
+        .context_types(ContextTypes(context=Ctx, bot_data=Services))
+        .post_init(post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter())
+    if persistence:
+        builder = builder.persistence(SQLAlchemyPersistence(
+            sessions, store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True,
+                                                  callback_data=False)))
+    if not with_updater:
+        builder = builder.updater(None)
+    app = builder.build()
+    app.bot_data.cfg = cfg
+    app.bot_data.sessions = sessions
+    handlers.register(app)
+    return app

@@ -1,0 +1,81 @@
+"""The one place that registers handlers and jobs. Order matters: groups run low to high; within a group the
+first matching handler wins."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import identity, outbox, updates
+from bot.texts import t
+from handlers import directory, group, imports, invite, profile, start
+from handlers.common import lang_of, load
+
+log = logging.getLogger(__name__)
+
+
+async def fallback_msg(update: Update, context) -> None:
+    """Anything not understood in a private chat: tell unknown users how to get a code, others /help."""
+    actor = load(update, context)
+    if actor is None or update.effective_message is None:
+        return
+    lang = lang_of(update, context, actor)
+    await update.effective_message.reply_text(t("unknown_text" if actor.known else "unknown_user", lang))
+
+
+async def stale_callback(update: Update, context) -> None:
+    actor = load(update, context)
+    lang = lang_of(update, context, actor)
+    await update.callback_query.answer(t("error.stale_button", lang), show_alert=True)
+
+
+async def error_handler(update: object, context) -> None:
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            lang = lang_of(update, context, None)
+            if update.callback_query:
+                await update.callback_query.answer(t("error.internal", lang), show_alert=True)
+            elif update.effective_message:
+                await update.effective_message.reply_text(t("error.internal", lang))
+        except Exception:  # noqa: BLE001 — never let the error handler raise
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+def register(app: Application) -> None:
+    # -- exactly-once: drop re-delivered updates (group -100), mark handled ones (group 100)
+    updates.install_dedup(app, app.bot_data.sessions)
+
+    # -- commands (private unless noted)
+    app.add_handler(CommandHandler("start", start.start_cmd))
+    app.add_handler(CommandHandler("help", profile.help_cmd))
+    app.add_handler(CommandHandler("me", profile.me_cmd))
+    app.add_handler(CommandHandler("lang", profile.lang_cmd))
+    app.add_handler(CommandHandler("targets", directory.targets_cmd))
+    app.add_handler(CommandHandler("people", directory.people_cmd))
+    app.add_handler(CommandHandler("items", directory.items_cmd))
+
+    # -- admin commands
+    app.add_handler(CommandHandler("invite", invite.invite_cmd))
+    app.add_handler(CommandHandler("template", imports.template_cmd))
+    app.add_handler(CommandHandler("bindgroup", group.bindgroup_cmd))  # in the group to bind
+
+    # -- files: directory workbooks
+    app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, imports.document_msg))
+
+    # -- callbacks
+    app.add_handler(CallbackQueryHandler(directory.page_callback, pattern=r"^dir:"))
+    app.add_handler(CallbackQueryHandler(profile.lang_callback, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(stale_callback))  # anything else: forged or from an old version
+
+    # -- fallbacks
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, fallback_msg))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, fallback_msg))
+
+    app.add_error_handler(error_handler)
+
+    # -- jobs
+    cfg = app.bot_data.cfg
+    outbox.start_outbox_worker(app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins))

@@ -1,0 +1,95 @@
+"""What every handler shares: who is calling (checked against the database each time), which language they
+read, and where a command may be used."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Awaitable, Callable
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot import identity
+from bot.app import Ctx
+from bot.identity import Actor
+from bot.texts import normalize_lang, t
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, Ctx, Actor, str], Awaitable[object]]
+
+
+def lang_of(update: Update, context: Ctx, actor: Actor | None) -> str:
+    """The user's stored choice, then Telegram's language_code, then the configured default."""
+    if actor and actor.person and actor.person.language:
+        return actor.person.language
+    user = update.effective_user
+    return normalize_lang(user.language_code if user else None) or context.cfg.bot.language
+
+
+def load(update: Update, context: Ctx) -> Actor | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    with context.sessions.begin() as session:
+        actor = identity.load_actor(session, user.id, context.cfg.access.admins)
+        if actor.person is not None:
+            session.expunge(actor.person)
+    return actor
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Answer a refusal where the user will see it: an alert on a button, a reply to a message."""
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
+
+
+def guard(*roles: str, chat: str = "any") -> Callable[[Handler], Callable[[Update, Ctx], Awaitable[object]]]:
+    """Check, at the moment of the action, that the caller is known, holds one of `roles` (none = any bound
+    person) and is in the right kind of chat: "private", "group" (the bound group only) or "any"."""
+
+    def decorate(func: Handler) -> Callable[[Update, Ctx], Awaitable[object]]:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: Ctx) -> object:
+            actor = load(update, context)
+            if actor is None:
+                return None
+            lang = lang_of(update, context, actor)
+            chat_obj = update.effective_chat
+            if chat == "private" and chat_obj and chat_obj.type != ChatType.PRIVATE:
+                await refuse(update, t("error.private_only", lang))
+                return None
+            if not actor.known:
+                await refuse(update, t("unknown_user", lang))
+                return None
+            if roles and not actor.has(*roles):
+                labels = "、".join(t(f"role.{r}", lang) for r in roles) if lang == "zh" else \
+                    ", ".join(t(f"role.{r}", lang) for r in roles)
+                await refuse(update, t("error.not_allowed", lang, roles=labels))
+                return None
+            if chat == "group":
+                if chat_obj is None or chat_obj.type == ChatType.PRIVATE:
+                    await refuse(update, t("error.group_only", lang))
+                    return None
+                with context.sessions.begin() as session:
+                    bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
+                if bound != chat_obj.id:
+                    await refuse(update, t("error.wrong_group", lang))
+                    return None
+            return await func(update, context, actor, lang)
+
+        return wrapper
+
+    return decorate
+
+
+def role_labels(roles: frozenset[str] | set[str], lang: str) -> str:
+    from models import ROLES
+
+    names = [t(f"role.{r}", lang) for r in ROLES if r in roles]
+    if not names:
+        return t("role.none", lang)
+    return "、".join(names) if lang == "zh" else ", ".join(names)

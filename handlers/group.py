@@ -1,0 +1,28 @@
+"""/bindgroup — an admin binds the group chat where draws are announced and group commands run."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot import identity, updates
+from bot.app import Ctx
+from bot.identity import Actor
+from bot.texts import t
+from handlers.common import guard
+
+
+@guard("admin")
+async def bindgroup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        await update.effective_message.reply_text(t("bindgroup.not_group", lang))
+        return
+    with context.sessions.begin() as session:
+        previous = identity.bind_group(session, chat.id, actor=actor.label, title=chat.title)
+        updates.mark_processed(session, update.update_id)
+    if previous and previous != chat.id:
+        reply = t("bindgroup.moved", lang, title=chat.title or chat.id, previous=previous)
+    else:
+        reply = t("bindgroup.done", lang, title=chat.title or chat.id)
+    await update.effective_message.reply_text(reply)

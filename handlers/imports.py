@@ -1,0 +1,62 @@
+"""Directory import by sending an .xlsx to the bot (admin, private chat), and /template."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from io import BytesIO
+
+from telegram import Update
+
+from bot import updates
+from bot.app import Ctx
+from bot.directory_import import import_workbook
+from bot.identity import Actor
+from bot.templates import template_workbook
+from bot.texts import t
+from handlers.common import guard
+
+log = logging.getLogger(__name__)
+
+
+@guard("admin", chat="private")
+async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    message = update.effective_message
+    doc = message.document
+    limit = context.cfg.rules.max_upload_mb * 1024 * 1024
+    name = doc.file_name or "upload"
+    if not name.lower().endswith(".xlsx"):
+        await message.reply_text(t("upload.not_xlsx", lang, filename=name))
+        return
+    if doc.file_size and doc.file_size > limit:
+        await message.reply_text(t("upload.too_big", lang, size_mb=round(doc.file_size / 1048576, 1),
+                                   limit_mb=context.cfg.rules.max_upload_mb))
+        return
+    progress = await message.reply_text(t("upload.working", lang, filename=name))
+    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    today = dt.datetime.now(context.cfg.tz).date()
+
+    def run():
+        # A thread: a 100,000-row workbook must not stall other users' updates.
+        with context.sessions.begin() as session:
+            outcome = import_workbook(session, data, actor=actor.label, filename=name, today=today, lang=lang,
+                                      max_bytes=limit)
+            if outcome.ok:
+                updates.mark_processed(session, update.update_id)
+            else:
+                session.rollback()
+        return outcome
+
+    outcome = await asyncio.to_thread(run)
+    await progress.edit_text(outcome.summary(lang))
+    if outcome.annotated:
+        stem = name[:-5] if name.lower().endswith(".xlsx") else name
+        await message.reply_document(BytesIO(outcome.annotated), filename=f"{stem}_错误标注.xlsx",
+                                     caption=t("upload.annotated_caption", lang))
+
+
+@guard("admin", chat="private")
+async def template_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    await update.effective_message.reply_document(BytesIO(template_workbook()), filename="名录导入模板.xlsx",
+                                                  caption=t("upload.template_caption", lang))

@@ -1,0 +1,40 @@
+"""/invite <执法证号 | 姓名 | 手机号> — an admin issues a one-time invite code with its deep link."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import identity, updates
+from bot.app import Ctx
+from bot.identity import Actor
+from bot.texts import t
+from handlers.common import guard
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+@guard("admin", chat="private")
+async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await update.effective_message.reply_text(t("invite.usage", lang))
+        return
+    with context.sessions.begin() as session:
+        found = identity.find_person(session, query)
+        if found.person is None:
+            if found.candidates:
+                lines = "\n".join(f"· {p.name}（{p.department.name}）{p.cert_no or p.phone or ''}"
+                                  for p in found.candidates[:10])
+                reply = t("invite.ambiguous", lang, count=len(found.candidates), query=query, lines=lines)
+            else:
+                reply = t("invite.not_found", lang, query=query)
+        else:
+            issued = identity.issue_invite(session, found.person, actor=actor.label,
+                                           hours=context.cfg.rules.invite_code_hours)
+            updates.mark_processed(session, update.update_id)
+            expires = issued.expires_at.astimezone(context.cfg.tz).strftime("%Y-%m-%d %H:%M")
+            reply = t("invite.issued", lang, name=issued.person.name, department=issued.person.department.name,
+                      expires=expires, link=invite_link(context.bot.username, issued.code), code=issued.code)
+    await update.effective_message.reply_text(reply, disable_web_page_preview=True)

@@ -1,0 +1,80 @@
+"""/me (who the bot thinks I am), /lang (interface language) and /help."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import identity
+from bot.app import ADMIN_COMMANDS, PRIVATE_COMMANDS, Ctx
+from bot.identity import Actor
+from bot.texts import LANGS, t
+from handlers.common import guard, lang_of, load, refuse, role_labels
+
+
+@guard()
+async def me_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    p = actor.person
+    if p is None:
+        await update.effective_message.reply_text(t("me.config_admin", lang, tg_id=actor.telegram_id))
+        return
+    today = dt.datetime.now(context.cfg.tz).date()
+    expiry = t("me.none", lang)
+    if p.cert_expiry:
+        expiry = p.cert_expiry.isoformat()
+        if p.cert_expiry < today:
+            expiry = t("me.expired", lang, date=expiry)
+    await update.effective_message.reply_text(t(
+        "me.card", lang, name=p.name, department=p.department.name, roles=role_labels(actor.roles, lang),
+        cert=p.cert_no or t("me.none", lang), expiry=expiry,
+        status=t("me.active" if p.active else "me.inactive", lang), language="中文" if lang == "zh" else "English"))
+
+
+def _lang_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("中文", callback_data="lang:zh"),
+                                  InlineKeyboardButton("English", callback_data="lang:en")]])
+
+
+@guard()
+async def lang_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    choice = (context.args or [""])[0].lower()
+    if choice in LANGS:
+        await _set(update, context, actor, choice)
+        return
+    await update.effective_message.reply_text(t("lang.usage", lang), reply_markup=_lang_keyboard())
+
+
+@guard()
+async def lang_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    choice = (update.callback_query.data or "").partition(":")[2]
+    if choice not in LANGS or actor.person is None:
+        await refuse(update, t("error.stale_button", lang))
+        return
+    await update.callback_query.answer()
+    await _set(update, context, actor, choice)
+
+
+async def _set(update: Update, context: Ctx, actor: Actor, choice: str) -> None:
+    with context.sessions.begin() as session:
+        identity.set_language(session, actor.telegram_id, choice)
+    await update.effective_message.reply_text(t("lang.set", choice))
+
+
+async def help_cmd(update: Update, context: Ctx) -> None:
+    actor = load(update, context)
+    if actor is None:
+        return
+    lang = lang_of(update, context, actor)
+    if not actor.known:
+        await update.effective_message.reply_text(t("help.unbound", lang))
+        return
+    names = list(PRIVATE_COMMANDS)
+    if actor.has("admin", "leader", "coordinator", "dept_head"):
+        names.append("people")
+    if actor.is_admin:
+        names += [n for n in ADMIN_COMMANDS if n not in names] + ["bindgroup"]
+    lines = [t("help.header", lang)] + [f"/{n} — {t(f'cmd.{n}', lang)}" for n in names]
+    if actor.is_admin:
+        lines += ["", t("help.import", lang)]
+    await update.effective_message.reply_text("\n".join(lines))
