@@ -109,7 +109,10 @@ class StubRequest(BaseRequest):
             msg = self.messages.get(key) or self._message(*key)
             if "text" in params:
                 msg["text"] = params["text"]
-            msg["reply_markup"] = params.get("reply_markup") or {}
+            if params.get("reply_markup"):
+                msg["reply_markup"] = params["reply_markup"]
+            else:
+                msg.pop("reply_markup", None)
             return msg
         if method == "getFile":
             return {"file_id": params["file_id"], "file_unique_id": "u", "file_path": params["file_id"],
@@ -157,7 +160,7 @@ class Chat:
         await self._feed({"message": self._msg(**extra)})
 
     async def send_document(self, data: bytes, filename: str, mime: str | None = None) -> None:
-        file_id = f"documents/{next(self._msg_ids)}_{filename}"
+        file_id = f"documents/file_{next(self._msg_ids)}.bin"
         self.request.files[file_id] = data
         doc = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename, "file_size": len(data),
                "mime_type": mime or "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
