@@ -3,6 +3,7 @@ PostgreSQL (the `db_url` fixture is parametrized over both backends)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -41,24 +42,48 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-_pg_migrated = False
+_pg_url: str | None = None
 
 
-def _reset_postgres(url: str) -> None:
-    global _pg_migrated
+def _pg_schema_url() -> str:
+    """This test process's own schema on the PostgreSQL server (runs in parallel do not see each other);
+    created and migrated once, dropped at exit."""
+    global _pg_url
+    if _pg_url is None:
+        schema = f"test_{os.getpid()}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        sep = "&" if "?" in PG_URL else "?"
+        _pg_url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        engine = make_engine(_pg_url)
+        migrate(engine)
+        engine.dispose()
+        atexit.register(_drop_schema, schema)
+    return _pg_url
+
+
+def _drop_schema(schema: str) -> None:
+    admin = make_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def _reset_postgres() -> str:
+    url = _pg_schema_url()
     engine = make_engine(url)
     try:
-        if not _pg_migrated:
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            migrate(engine)
-            _pg_migrated = True
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         engine.dispose()
+    return url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -68,8 +93,7 @@ def db_url(request, tmp_path, sqlite_template) -> str:
         path = tmp_path / "test.db"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
-    _reset_postgres(PG_URL)
-    return PG_URL
+    return _reset_postgres()
 
 
 @pytest.fixture
