@@ -152,16 +152,19 @@ def test_kill9_between_updates_loses_nothing_and_repeats_nothing(emu, bot, db_ur
     admin = emu.user(ADMIN_ID, "管理员")
     # The confirming getUpdates after the import is held up, so the kill lands after the import committed
     # but before Telegram was told: the update is re-delivered to the restarted bot, which must drop it.
+    admin.send("/help")  # a round trip first: afterwards the bot sits in a fresh long poll
+    emu.wait_reply(admin, 0, timeout=15)
+    time.sleep(0.3)
     emu.delay("getUpdates", 5, times=1)  # applies to the next poll, the one that follows the import
     admin.send_document(sample_workbook(n_targets=20), filename="名录.xlsx")
-    _wait_text(emu, admin, 0)
+    _wait_text(emu, admin, 1)
     time.sleep(0.5)
     bot.kill9()
     assert emu.pending_updates(), "the import update should still be unconfirmed"
     bot.start(emu)
     emu.wait_for(lambda e: not e.pending_updates(), timeout=15)
     admin.send("/targets 网")
-    emu.wait_reply(admin, 1, timeout=15)
+    emu.wait_reply(admin, 2, timeout=15)
     time.sleep(0.5)
     texts = [m.text for m in emu.sent_to(admin)]
     assert sum("新增" in (t or "") for t in texts) == 1, texts
