@@ -1,0 +1,617 @@
+"""/new (guided campaign creation, SPEC §4) and /campaigns (the list with states and deadlines).
+
+The draft lives in the leader's own `user_data` (persisted as JSON), so a restart loses nothing. Buttons carry
+only an index into the option lists kept in that draft (`new:dep:3`), plus the id of the message they belong to
+is remembered: a button from another message, a forged index or a stale step changes nothing. Names and ids are
+checked against the database again when the campaign is created, and every step checks the caller's role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import time
+import unicodedata
+import warnings
+from enum import IntEnum
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import case, func, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot import campaigns, identity
+from bot.app import Ctx
+from bot.identity import Actor
+from bot.texts import t
+from handlers.common import guard, refuse
+from models import Department, Item, Target
+
+LEADERS = ("leader",)
+LISTERS = ("leader", "coordinator", "dept_head", "admin")
+DRAFT = "new_campaign"  # key in user_data
+IDLE_MINUTES = 30  # SPEC §6.6 uses the same idle limit for result entry
+PAGE_SIZE = 10
+MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
+END = ConversationHandler.END
+
+
+class NewState(IntEnum):
+    """What the bot waits for in /new."""
+
+    TYPING_TITLE = 1
+    CHOOSING_DEPARTMENTS = 2
+    CHOOSING_ITEMS = 3
+    CHOOSING_SCOPE = 4
+    CHOOSING_SAMPLING = 5
+    TYPING_SAMPLING = 6
+    TYPING_WINDOW = 7
+    CONFIRMING = 8
+
+
+Draft = dict[str, Any]
+Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
+    """A step of /new: the caller is still a leader (checked now), the draft exists and is not idle too long.
+
+    PTB's `conversation_timeout` is not restored after a restart (PTB #3522), so the idle limit is checked
+    here from the time stored in the draft."""
+
+    @guard(*LEADERS, chat="private")
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+        draft = context.user_data.get(DRAFT)
+        now = time.time()
+        if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
+            context.user_data.pop(DRAFT, None)
+            if update.callback_query:
+                await update.callback_query.answer()
+            await update.effective_message.reply_text(t("new.expired", lang, minutes=IDLE_MINUTES))
+            return END
+        draft["touched"] = now
+        return await func(update, context, actor, lang, draft)
+
+    return wrapper
+
+
+def _new_list(ids: list[Any], labels: list[str], **extra: Any) -> dict[str, Any]:
+    return {"ids": ids, "labels": labels, "sel": [], "page": 0, **extra}
+
+
+def _pages(lst: dict[str, Any]) -> int:
+    return max(1, -(-len(lst["ids"]) // PAGE_SIZE))
+
+
+def _toggle_keyboard(kind: str, lst: dict[str, Any], lang: str, *, lead: bool = False) -> InlineKeyboardMarkup:
+    """One button per option on the current page (✅ when chosen), paging, and 完成."""
+    rows: list[list[InlineKeyboardButton]] = []
+    start = lst["page"] * PAGE_SIZE
+    for i in range(start, min(len(lst["ids"]), start + PAGE_SIZE)):
+        label = lst["labels"][i]
+        if i in lst["sel"]:
+            label = "✅ " + label
+            if lead and lst["sel"][0] == i:
+                label += t("new.lead_mark", lang)
+        rows.append([InlineKeyboardButton(label[:120], callback_data=f"new:{kind}:{i}")])
+    nav = []
+    if lst["page"] > 0:
+        nav.append(InlineKeyboardButton(t("new.prev_button", lang), callback_data=f"new:{kind}:p{lst['page'] - 1}"))
+    if lst["page"] < _pages(lst) - 1:
+        nav.append(InlineKeyboardButton(t("new.next_button", lang), callback_data=f"new:{kind}:p{lst['page'] + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append([InlineKeyboardButton(t("new.done_button", lang), callback_data=f"new:{kind}:done")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _apply(update: Update, kind: str, lst: dict[str, Any], draft: Draft) -> str | None:
+    """Apply a toggle or paging press to `lst`. Returns "done", "changed", or None for a stale/forged press."""
+    query = update.callback_query
+    if query.message is None or query.message.message_id != draft.get("msg"):
+        return None
+    prefix = f"new:{kind}:"
+    data = query.data or ""
+    if not data.startswith(prefix):
+        return None
+    arg = data[len(prefix):]
+    if arg == "done":
+        return "done"
+    if arg.startswith("p") and arg[1:].isdigit():
+        page = int(arg[1:])
+        if page >= _pages(lst):
+            return None
+        lst["page"] = page
+        return "changed"
+    if arg.isdigit() and int(arg) < len(lst["ids"]):
+        i = int(arg)
+        if i in lst["sel"]:
+            lst["sel"].remove(i)
+        else:
+            lst["sel"].append(i)
+        return "changed"
+    return None
+
+
+def _chosen_labels(lst: dict[str, Any]) -> list[str]:
+    return [lst["labels"][i] for i in lst["sel"]]
+
+
+def _join(names: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:  # "message is not modified" when a button is pressed twice
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _prompt(update: Update, draft: Draft, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send the next question; its message id is what later button presses must come from."""
+    msg = await update.effective_message.reply_text(text, reply_markup=markup)
+    if markup is not None:
+        draft["msg"] = msg.message_id
+
+
+async def _stale(update: Update, lang: str) -> None:
+    await refuse(update, t("error.stale_button", lang))
+
+
+# ------------------------------------------------------------------------------------------------ /new
+
+@guard(*LEADERS, chat="private")
+async def new_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
+    """/new — start (or restart) the guided campaign creation."""
+    now = time.time()
+    context.user_data[DRAFT] = {"started": now, "touched": now}
+    await update.effective_message.reply_text(t("new.start", lang))
+    return NewState.TYPING_TITLE
+
+
+@_step
+async def title_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    title = (update.effective_message.text or "").strip()
+    if not title or len(title) > 300:
+        await update.effective_message.reply_text(t("new.bad_title", lang, max=300))
+        return None
+    with context.sessions.begin() as session:
+        rows = session.execute(select(Department.id, Department.name).order_by(Department.id)).all()
+    if not rows:
+        context.user_data.pop(DRAFT, None)
+        await update.effective_message.reply_text(t("new.no_departments", lang))
+        return END
+    draft["title"] = title
+    draft["deps"] = _new_list([r.id for r in rows], [r.name for r in rows])
+    await _prompt(update, draft, _departments_text(draft, lang), _toggle_keyboard("dep", draft["deps"], lang,
+                                                                                  lead=True))
+    return NewState.CHOOSING_DEPARTMENTS
+
+
+def _departments_text(draft: Draft, lang: str) -> str:
+    lst = draft["deps"]
+    chosen = [f"{n}. {name}" + (t("new.lead_mark", lang) if n == 1 else "")
+              for n, name in enumerate(_chosen_labels(lst), 1)]
+    return t("new.departments_prompt", lang, title=draft["title"],
+             selected=" ".join(chosen) if chosen else t("new.nothing", lang))
+
+
+@_step
+async def departments_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    lst = draft["deps"]
+    action = _apply(update, "dep", lst, draft)
+    if action is None:
+        await _stale(update, lang)
+        return None
+    if action == "changed":
+        await update.callback_query.answer()
+        await _edit(update, _departments_text(draft, lang), _toggle_keyboard("dep", lst, lang, lead=True))
+        return None
+
+    if not lst["sel"]:
+        await refuse(update, t("new.need_department", lang))
+        return None
+    per = context.cfg.rules.inspectors_per_department
+    if per * len(lst["sel"]) < 2:  # seed 细则 十: never fewer than two inspectors per target
+        await refuse(update, t("new.need_inspectors", lang, per=per, n=-(-2 // per)))
+        return None
+    dept_ids = [lst["ids"][i] for i in lst["sel"]]
+    with context.sessions.begin() as session:
+        items = session.execute(select(Item.id, Item.name, Item.department_id)
+                                .where(Item.department_id.in_(dept_ids)).order_by(Item.id)).all()
+    by_dept: dict[int, list] = {d: [] for d in dept_ids}
+    for row in items:
+        by_dept[row.department_id].append(row)
+    empty = [lst["labels"][i] for i in lst["sel"] if not by_dept[lst["ids"][i]]]
+    if empty:
+        await update.callback_query.answer()
+        await update.effective_message.reply_text(t("new.departments_without_items", lang,
+                                                    departments=_join(empty, lang)))
+        return None
+    draft["items"] = {str(d): _new_list([r.id for r in rows], [r.name for r in rows])
+                      for d, rows in by_dept.items()}
+    draft["dept_ids"] = dept_ids
+    draft["dept_names"] = _chosen_labels(lst)
+    draft["cur"] = 0
+    await update.callback_query.answer()
+    names = [name + (t("new.lead_mark", lang) if n == 0 else "") for n, name in enumerate(draft["dept_names"])]
+    await _edit(update, t("new.departments_chosen", lang, departments=_join(names, lang)))
+    await _prompt_items(update, draft, lang)
+    return NewState.CHOOSING_ITEMS
+
+
+def _current_items(draft: Draft) -> dict[str, Any]:
+    return draft["items"][str(draft["dept_ids"][draft["cur"]])]
+
+
+def _items_text(draft: Draft, lang: str) -> str:
+    return t("new.items_prompt", lang, n=draft["cur"] + 1, total=len(draft["dept_ids"]),
+             department=draft["dept_names"][draft["cur"]], count=len(_current_items(draft)["sel"]))
+
+
+async def _prompt_items(update: Update, draft: Draft, lang: str) -> None:
+    await _prompt(update, draft, _items_text(draft, lang), _toggle_keyboard("item", _current_items(draft), lang))
+
+
+@_step
+async def items_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    lst = _current_items(draft)
+    action = _apply(update, "item", lst, draft)
+    if action is None:
+        await _stale(update, lang)
+        return None
+    if action == "changed":
+        await update.callback_query.answer()
+        await _edit(update, _items_text(draft, lang), _toggle_keyboard("item", lst, lang))
+        return None
+    department = draft["dept_names"][draft["cur"]]
+    if not lst["sel"]:
+        await refuse(update, t("new.need_item", lang, department=department))
+        return None
+    await update.callback_query.answer()
+    await _edit(update, t("new.items_chosen", lang, department=department, items=_join(_chosen_labels(lst), lang)))
+    draft["cur"] += 1
+    if draft["cur"] < len(draft["dept_ids"]):
+        await _prompt_items(update, draft, lang)
+        return None
+
+    with context.sessions.begin() as session:
+        operating = func.sum(case((Target.status == "正常", 1), else_=0))
+        rows = session.execute(select(Target.industry, operating).group_by(Target.industry)
+                               .order_by(operating.desc(), Target.industry)).all()
+    if not rows:
+        context.user_data.pop(DRAFT, None)
+        await update.effective_message.reply_text(t("new.no_scope", lang))
+        return END
+    draft["scope"] = _new_list([r[0] for r in rows], [f"{r[0]}（{int(r[1] or 0)}）" for r in rows],
+                               counts=[int(r[1] or 0) for r in rows])
+    await _prompt(update, draft, _scope_text(draft, lang), _toggle_keyboard("scope", draft["scope"], lang))
+    return NewState.CHOOSING_SCOPE
+
+
+def _scope_text(draft: Draft, lang: str) -> str:
+    chosen = [draft["scope"]["ids"][i] for i in draft["scope"]["sel"]]
+    return t("new.scope_prompt", lang, selected=_join(chosen, lang) if chosen else t("new.nothing", lang))
+
+
+@_step
+async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    lst = draft["scope"]
+    action = _apply(update, "scope", lst, draft)
+    if action is None:
+        await _stale(update, lang)
+        return None
+    if action == "changed":
+        await update.callback_query.answer()
+        await _edit(update, _scope_text(draft, lang), _toggle_keyboard("scope", lst, lang))
+        return None
+    if not lst["sel"]:
+        await refuse(update, t("new.need_scope", lang))
+        return None
+    scope = [lst["ids"][i] for i in lst["sel"]]
+    with context.sessions.begin() as session:
+        per_class = dict(session.execute(
+            select(Target.credit_class, func.count(Target.id))
+            .where(Target.industry.in_(scope), Target.status == "正常").group_by(Target.credit_class)).all())
+    draft["class_counts"] = {(c or "-"): int(n) for c, n in per_class.items()}
+    draft["pool"] = sum(draft["class_counts"].values())
+    await update.callback_query.answer()
+    await _edit(update, t("new.scope_chosen", lang, scope=_join(scope, lang), count=draft["pool"]))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(f"new.mode.{m}", lang), callback_data=f"new:mode:{m}")
+                                    for m in ("ratio", "count", "class")]])
+    await _prompt(update, draft, t("new.sampling_prompt", lang), markup)
+    return NewState.CHOOSING_SAMPLING
+
+
+def _ask_class_text(draft: Draft, lang: str) -> str:
+    i = draft["ci"]
+    cls = campaigns.CREDIT_CLASSES[i]
+    return t("new.ask_class", lang, n=i + 1, total=len(campaigns.CREDIT_CLASSES), cls=campaigns.class_label(cls, lang),
+             count=draft["class_counts"].get(cls, 0))
+
+
+@_step
+async def sampling_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    query = update.callback_query
+    mode = (query.data or "").removeprefix("new:mode:")
+    if mode not in ("ratio", "count", "class") or query.message is None or \
+            query.message.message_id != draft.get("msg"):
+        await _stale(update, lang)
+        return None
+    draft["mode"] = mode
+    draft["sampling"] = {"by_class": {}} if mode == "class" else {}
+    draft["ci"] = 0
+    await query.answer()
+    await _edit(update, t("new.mode_chosen", lang, mode=t(f"new.mode.{mode}", lang)))
+    if mode == "class":
+        text = _ask_class_text(draft, lang)
+    else:
+        text = t(f"new.ask_{mode}", lang, count=draft.get("pool", 0))
+    await update.effective_message.reply_text(text)
+    return NewState.TYPING_SAMPLING
+
+
+@_step
+async def sampling_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    text = (update.effective_message.text or "").strip()
+    mode = draft.get("mode")
+    reply = update.effective_message.reply_text
+    if mode == "count":
+        count = campaigns.parse_count(text)
+        if count is None:
+            await reply(t("new.bad_count", lang, value=text))
+            return None
+        draft["sampling"] = {"count": count}
+    else:
+        ratio = campaigns.parse_ratio(text)
+        if ratio is None:
+            await reply(t("new.bad_ratio", lang, value=text))
+            return None
+        if mode == "class":
+            draft["sampling"]["by_class"][campaigns.CREDIT_CLASSES[draft["ci"]]] = campaigns.ratio_text(ratio)
+            draft["ci"] += 1
+            if draft["ci"] < len(campaigns.CREDIT_CLASSES):
+                await reply(_ask_class_text(draft, lang))
+                return None
+        else:
+            draft["sampling"] = {"ratio": campaigns.ratio_text(ratio)}
+    await reply(t("new.sampling_chosen", lang, sampling=campaigns.sampling_text(draft["sampling"], lang)) + "\n\n"
+                + t("new.window_prompt", lang))
+    return NewState.TYPING_WINDOW
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def parse_dates(text: str) -> list[dt.date] | None:
+    """Dates written as 2022-09-26, 2022/9/26, 2022.9.26 or 2022年9月26日 (full-width digits allowed);
+    None if one of them is not a real date."""
+    text = unicodedata.normalize("NFKC", text)
+    out = []
+    for y, m, d in _DATE.findall(text):
+        try:
+            day = dt.date(int(y), int(m), int(d))
+        except ValueError:
+            return None
+        if not campaigns.MIN_YEAR <= day.year <= campaigns.MAX_YEAR:
+            return None
+        out.append(day)
+    return out
+
+
+@_step
+async def window_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    text = (update.effective_message.text or "").strip()
+    reply = update.effective_message.reply_text
+    dates = parse_dates(text)
+    if not dates or len(dates) > 2:
+        await reply(t("new.bad_window", lang, value=text))
+        return None
+    if len(dates) == 1:
+        if not draft.get("wstart"):  # two steps: the start now, the end next
+            draft["wstart"] = dates[0].isoformat()
+            await reply(t("new.ask_window_end", lang, start=dates[0].isoformat()))
+            return None
+        dates = [dt.date.fromisoformat(draft["wstart"]), dates[0]]
+    start, end = dates
+    draft.pop("wstart", None)
+    if start > end:
+        await reply(t("new.window_order", lang, start=start.isoformat(), end=end.isoformat()))
+        return None
+    draft["window"] = [start.isoformat(), end.isoformat()]
+    with context.sessions.begin() as session:
+        summary = _summary_text(session, context, draft, lang)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(t("new.confirm_button", lang), callback_data="new:ok"),
+                                    InlineKeyboardButton(t("new.cancel_button", lang), callback_data="new:cancel")]])
+    await _prompt(update, draft, summary, markup)
+    return NewState.CONFIRMING
+
+
+def _summary_text(session, context: Ctx, draft: Draft, lang: str) -> str:
+    cfg = context.cfg
+    start, end = (dt.date.fromisoformat(d) for d in draft["window"])
+    lead = session.get(Department, draft["dept_ids"][0])
+    number = campaigns.preview_number(session, lead, start.year) if lead else "—"
+    deadlines = campaigns.compute_deadlines(end, cfg)
+    lines = []
+    for n, (did, name) in enumerate(zip(draft["dept_ids"], draft["dept_names"]), 1):
+        items = _chosen_labels(draft["items"][str(did)])
+        lines.append(t("new.summary_department", lang, n=n, department=name,
+                       lead=t("new.lead_mark", lang) if n == 1 else "", items=_join(items, lang)))
+    scope = [draft["scope"]["ids"][i] for i in draft["scope"]["sel"]]
+    return t("new.summary", lang, title=draft["title"], number=number, lead=draft["dept_names"][0],
+             departments="\n".join(lines), scope=_join(scope, lang),
+             sampling=campaigns.sampling_text(draft["sampling"], lang),
+             per=cfg.rules.inspectors_per_department, groups=t("campaign.groups.all", lang),
+             start=start.isoformat(), end=end.isoformat(),
+             results_due=campaigns.date_text(deadlines.results_due, deadlines.results_provisional, lang),
+             publication_due=campaigns.date_text(deadlines.publication_due, deadlines.publication_provisional,
+                                                 lang))
+
+
+def _plan_from_draft(session, draft: Draft, lang: str) -> dict[str, Any]:
+    """The plan of SPEC §4 from the draft's ids, re-read from the database now."""
+    departments: list[Department] = []
+    items: dict[str, list[str]] = {}
+    for did in draft["dept_ids"]:
+        dept = session.get(Department, did)
+        if dept is None:
+            raise campaigns.PlanError("departments", t("campaign.plan.gone", lang))
+        chosen = []
+        lst = draft["items"][str(did)]
+        for i in lst["sel"]:
+            item = session.get(Item, lst["ids"][i])
+            if item is None or item.department_id != dept.id:
+                raise campaigns.PlanError(f"items.{dept.name}", t("campaign.plan.gone", lang))
+            chosen.append(item.name)
+        departments.append(dept)
+        items[dept.name] = chosen
+    start, end = (dt.date.fromisoformat(d) for d in draft["window"])
+    return {
+        "title": draft["title"],
+        "lead": departments[0].name,
+        "departments": [d.name for d in departments],
+        "scope": [draft["scope"]["ids"][i] for i in draft["scope"]["sel"]],
+        "window": {"start": start, "end": end},
+        "sampling": draft["sampling"],
+        "items": items,
+    }
+
+
+@_step
+async def confirm_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    query = update.callback_query
+    if query.data != "new:ok" or query.message is None or query.message.message_id != draft.get("msg"):
+        await _stale(update, lang)
+        return None
+    await query.answer()
+    try:
+        with context.sessions.begin() as session:
+            plan = _plan_from_draft(session, draft, lang)
+            outcome = campaigns.create_campaign(
+                session, plan, cfg=context.cfg, actor=actor.label, lang=lang,
+                created_by_person_id=actor.person.id if actor.person else None)
+            c = outcome.campaign
+            res, pub = campaigns.provisional_marks(c, context.cfg)
+            text = t("new.created", lang, number=c.number, title=c.title, id=c.id,
+                     results_due=campaigns.date_text(c.results_due, res, lang),
+                     publication_due=campaigns.date_text(c.publication_due, pub, lang))
+            if outcome.warnings:
+                text += "\n\n" + t("new.warnings", lang) + "\n" + "\n".join(f"• {w}" for w in outcome.warnings)
+    except campaigns.PlanError as exc:
+        text = t("new.failed", lang, error=str(exc))
+    context.user_data.pop(DRAFT, None)
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass
+    await update.effective_message.reply_text(text)
+    return END
+
+
+@_step
+async def press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    """Text typed where a button is expected: say so, change nothing."""
+    await update.effective_message.reply_text(t("new.press_button", lang))
+    return None
+
+
+@guard(chat="private")
+async def cancel_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
+    """/cancel or the 取消 button: drop the draft, change nothing."""
+    query = update.callback_query
+    draft = context.user_data.get(DRAFT)
+    if query is not None and (query.message is None or not isinstance(draft, dict)
+                              or query.message.message_id != draft.get("msg")):
+        await _stale(update, lang)  # a 取消 button of an earlier /new must not end this one
+        return None
+    context.user_data.pop(DRAFT, None)
+    if update.callback_query:
+        await update.callback_query.answer()
+        try:
+            await update.callback_query.edit_message_reply_markup(None)
+        except BadRequest:
+            pass
+    await update.effective_message.reply_text(t("new.cancelled", lang))
+    return END
+
+
+def new_conversation() -> ConversationHandler:
+    """/new: title → departments (toggle; the first chosen leads) → items of each department (toggle) → scope
+    (toggle) → sampling (按比例 / 按数量 / 按信用分类, then typed numbers) → window (typed) → 确认创建 / 取消.
+    /cancel at any step; 30 idle minutes end it."""
+    text = filters.TEXT & ~filters.COMMAND
+    buttons_only = MessageHandler(text, press_button_msg)
+    with warnings.catch_warnings():
+        # per_message=False with CallbackQueryHandlers is intended: one draft per user and chat.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("new", new_cmd)],
+            states={
+                NewState.TYPING_TITLE: [MessageHandler(text, title_msg)],
+                NewState.CHOOSING_DEPARTMENTS: [CallbackQueryHandler(departments_callback, pattern=r"^new:dep:"),
+                                                buttons_only],
+                NewState.CHOOSING_ITEMS: [CallbackQueryHandler(items_callback, pattern=r"^new:item:"), buttons_only],
+                NewState.CHOOSING_SCOPE: [CallbackQueryHandler(scope_callback, pattern=r"^new:scope:"),
+                                          buttons_only],
+                NewState.CHOOSING_SAMPLING: [CallbackQueryHandler(sampling_callback, pattern=r"^new:mode:"),
+                                             buttons_only],
+                NewState.TYPING_SAMPLING: [MessageHandler(text, sampling_msg)],
+                NewState.TYPING_WINDOW: [MessageHandler(text, window_msg)],
+                NewState.CONFIRMING: [CallbackQueryHandler(confirm_callback, pattern=r"^new:ok$"), buttons_only],
+            },
+            fallbacks=[CommandHandler("cancel", cancel_cmd),
+                       CallbackQueryHandler(cancel_cmd, pattern=r"^new:cancel$")],
+            name="new_campaign",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+# ------------------------------------------------------------------------------------------------ /campaigns
+
+def _entry(c, cfg, lang: str) -> str:
+    res, pub = campaigns.provisional_marks(c, cfg)
+    summary = t("campaign.list.summary_due", lang, date=c.summary_due.isoformat()) if c.summary_due else ""
+    return t("campaign.list.entry", lang, id=c.id, number=c.number, state=campaigns.state_label(c.state, lang),
+             title=c.title, lead=c.lead_department.name, start=c.window_start.isoformat(),
+             end=c.window_end.isoformat(), results_due=campaigns.date_text(c.results_due, res, lang),
+             publication_due=campaigns.date_text(c.publication_due, pub, lang), summary=summary)
+
+
+@guard(*LISTERS)
+async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # In a group only the bound group chat may use it (SPEC §2).
+        with context.sessions.begin() as session:
+            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
+        if bound != chat.id:
+            await refuse(update, t("error.wrong_group", lang))
+            return
+    with context.sessions.begin() as session:
+        rows = campaigns.list_campaigns(session)
+        entries = [_entry(c, context.cfg, lang) for c in rows]
+    if not entries:
+        await update.effective_message.reply_text(t("campaign.list.empty", lang))
+        return
+    messages, current = [], t("campaign.list.header", lang, count=len(entries))
+    for entry in entries:
+        if len(current) + len(entry) + 2 > MAX_MESSAGE:
+            messages.append(current)
+            current = entry
+        else:
+            current += "\n\n" + entry
+    messages.append(current + "\n\n" + t("campaign.list.footer", lang))
+    for text in messages:
+        await update.effective_message.reply_text(text)
