@@ -96,6 +96,79 @@ def cmd_invite(cfg, args) -> int:
     return 0
 
 
+def cmd_campaign(cfg, args) -> int:
+    """`campaign create PLAN.toml` (last line of output: the new id alone) and `campaign list`."""
+    from bot import campaigns
+    from bot.texts import t
+
+    lang = cfg.bot.language
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep stderr to the one error line scripts read
+    if args.campaign_command == "list":
+        with _open_db(cfg).begin() as session:
+            print(t("campaign.cli.header", lang))
+            for c in campaigns.list_campaigns(session):
+                res, pub = campaigns.provisional_marks(c, cfg)
+                print("\t".join([str(c.id), c.number, campaigns.state_label(c.state, lang),
+                                 f"{c.window_start.isoformat()}..{c.window_end.isoformat()}",
+                                 campaigns.date_text(c.results_due, res, lang),
+                                 campaigns.date_text(c.publication_due, pub, lang), c.title]))
+        return 0
+    try:
+        plan = campaigns.load_plan(args.plan)
+        with _open_db(cfg).begin() as session:
+            outcome = campaigns.create_campaign(session, plan, cfg=cfg, actor="cli", lang=lang)
+            c = outcome.campaign
+            res, pub = campaigns.provisional_marks(c, cfg)
+            created = t("campaign.cli.created", lang, number=c.number, title=c.title,
+                        results_due=campaigns.date_text(c.results_due, res, lang),
+                        publication_due=campaigns.date_text(c.publication_due, pub, lang))
+            campaign_id = c.id
+    except campaigns.PlanError as exc:
+        print(t("campaign.cli.error", lang, error=str(exc)), file=sys.stderr)
+        return 1
+    print(created)
+    for warning in outcome.warnings:
+        print(t("campaign.cli.warning", lang, warning=warning))
+    print(campaign_id)  # last line, alone: for scripts
+    return 0
+
+
+def cmd_draw(cfg, args) -> int:
+    from bot import drawalgo
+
+    if args.draw_command == "verify":
+        # From the file alone: no database, no config needed — what a citizen runs.
+        try:
+            record = drawalgo.load_record(args.file)
+        except (OSError, ValueError) as exc:
+            print(f"无法读取抽取记录：{exc}", file=sys.stderr)
+            return 2
+        from bot.draws import verify_full
+
+        report = verify_full(record)
+        if report.ok:
+            print(f"一致 / match: draw {record.get('draw_id', '?')} re-run from {args.file} gives the same "
+                  "digests and result")
+            return 0
+        print("不一致 / MISMATCH:")
+        for line in report.mismatches:
+            print(f"  {line}")
+        return 1
+    from bot import draws
+    from models import Draw
+
+    sessions = _open_db(cfg)
+    with sessions.begin() as session:
+        draw = session.get(Draw, args.draw_id)
+        if draw is None:
+            print(f"没有抽取编号 {args.draw_id}", file=sys.stderr)
+            return 1
+        record = draws.export_record(session, draw)
+    drawalgo.dump_record(record, args.file)
+    print(args.file)
+    return 0
+
+
 def cmd_migrate(cfg, args) -> int:
     _open_db(cfg)
     print(f"schema up to date: {cfg.database.url}")
@@ -120,10 +193,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("query", nargs="+", help="执法证号, 姓名 or 手机号")
     p.add_argument("--bot-username", default="", help="to print the t.me deep link")
     p.set_defaults(func=cmd_invite)
+    p = sub.add_parser("campaign", help="campaigns: create PLAN.toml | list")
+    campaign_sub = p.add_subparsers(dest="campaign_command", required=True)
+    cp = campaign_sub.add_parser("create", help="create a campaign from a plan file (prints its id last)")
+    cp.add_argument("plan", help="the plan file (TOML, SPEC §4)")
+    campaign_sub.add_parser("list", help="list campaigns with state and deadlines")
+    p.set_defaults(func=cmd_campaign)
+    p = sub.add_parser("draw", help="draws: export DRAW_ID FILE.json | verify FILE.json")
+    draw_sub = p.add_subparsers(dest="draw_command", required=True)
+    dp = draw_sub.add_parser("export", help="write a draw's full record as JSON")
+    dp.add_argument("draw_id", type=int)
+    dp.add_argument("file")
+    dp = draw_sub.add_parser("verify", help="re-run a draw from its JSON record alone; exit 0 only on a match")
+    dp.add_argument("file")
+    p.set_defaults(func=cmd_draw)
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    if args.command == "draw" and args.draw_command == "verify":
+        return cmd_draw(None, args)  # from the file alone: no config, no database
     try:
         cfg = load_config(args.config)
         for warning in cfg.warnings:

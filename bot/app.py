@@ -26,6 +26,7 @@ class Services:
 
     cfg: Config
     sessions: sessionmaker[Session]
+    outbox_worker: Any = None  # set by handlers.register; wake() it after enqueueing
 
     def __init__(self, cfg: Config | None = None, sessions: sessionmaker[Session] | None = None):
         # PTB instantiates bot_data with no arguments; build_application fills it in.
@@ -45,10 +46,11 @@ class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
         return self.bot_data.sessions
 
 
-PRIVATE_COMMANDS = ("start", "help", "me", "lang", "targets", "items")
+PRIVATE_COMMANDS = ("start", "help", "me", "lang", "targets", "items", "campaigns", "swap", "recuse")
+LEADER_COMMANDS = ("new", "leader")
 STAFF_COMMANDS = ("people",)
 ADMIN_COMMANDS = ("invite", "template", "people")
-GROUP_COMMANDS = ("help", "bindgroup")
+GROUP_COMMANDS = ("help", "draw", "verify", "leader", "campaigns", "bindgroup")
 
 
 def _commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:

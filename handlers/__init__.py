@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import identity, outbox, updates
 from bot.texts import t
-from handlers import directory, group, imports, invite, profile, start
+from handlers import campaigns, directory, draw, group, imports, invite, profile, staff, start
 from handlers.common import lang_of, load
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,22 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("targets", directory.targets_cmd))
     app.add_handler(CommandHandler("people", directory.people_cmd))
     app.add_handler(CommandHandler("items", directory.items_cmd))
+    app.add_handler(campaigns.new_conversation())  # /new (leaders, private); before the text fallbacks below
+    app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))  # private or the bound group
 
     # -- admin commands
     app.add_handler(CommandHandler("invite", invite.invite_cmd))
     app.add_handler(CommandHandler("template", imports.template_cmd))
     app.add_handler(CommandHandler("bindgroup", group.bindgroup_cmd))  # in the group to bind
+
+    # -- group commands (the bound group only; checked in the handlers)
+    app.add_handler(CommandHandler("draw", draw.draw_cmd))
+    app.add_handler(CommandHandler("verify", draw.verify_cmd))
+    app.add_handler(CommandHandler("leader", staff.leader_cmd))  # group or private
+
+    # -- staff changes (inspectors, private) and their approval
+    app.add_handler(CommandHandler("swap", staff.swap_cmd))
+    app.add_handler(CommandHandler("recuse", staff.recuse_cmd))
 
     # -- files: directory workbooks
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, imports.document_msg))
@@ -68,6 +79,8 @@ def register(app: Application) -> None:
     # -- callbacks
     app.add_handler(CallbackQueryHandler(directory.page_callback, pattern=r"^dir:"))
     app.add_handler(CallbackQueryHandler(profile.lang_callback, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(staff.pick_callback, pattern=r"^(swap|recuse):"))
+    app.add_handler(CallbackQueryHandler(staff.decide_callback, pattern=r"^staff:"))
     app.add_handler(CallbackQueryHandler(stale_callback))  # anything else: forged or from an old version
 
     # -- fallbacks
@@ -78,4 +91,5 @@ def register(app: Application) -> None:
 
     # -- jobs
     cfg = app.bot_data.cfg
-    outbox.start_outbox_worker(app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins))
+    app.bot_data.outbox_worker = outbox.start_outbox_worker(
+        app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins))

@@ -142,6 +142,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "cmd.people": {"zh": "人员名录", "en": "staff roster"},
     "cmd.invite": {"zh": "生成邀请码（管理员）", "en": "issue an invite code (admin)"},
     "cmd.template": {"zh": "下载名录导入模板（管理员）", "en": "download import templates (admin)"},
+    "cmd.campaigns": {"zh": "抽查任务列表", "en": "list campaigns"},
+    "cmd.new": {"zh": "新建抽查任务（领导小组）", "en": "create a campaign (leaders)"},
+    "cmd.swap": {"zh": "申请更换（不能参加检查时）", "en": "ask to be replaced"},
+    "cmd.recuse": {"zh": "申请回避（与检查对象有利害关系）", "en": "ask to recuse from a target"},
+    "cmd.leader": {"zh": "指定检查组组长（领导小组）", "en": "name a group leader (leaders)"},
+    "cmd.draw": {"zh": "随机抽取检查对象和检查人员（领导小组）", "en": "run the random draw (leaders)"},
+    "cmd.verify": {"zh": "核验抽取结果", "en": "verify a draw"},
     "cmd.bindgroup": {"zh": "绑定本群为工作群（管理员）", "en": "bind this group (admin)"},
     "help.import": {
         "zh": "管理员可直接发送 .xlsx 名录工作簿导入（人员名录、检查对象、抽查事项、单位、回避关系）。",

@@ -1,0 +1,168 @@
+"""What a draw tells people (SPEC §5.8): the group announcement (or a summary plus the 抽取结果 workbook), each
+drawn inspector's private notice, each department head's 抽调函, and the 未绑定 list for the leader. All go
+through the outbox in the draw's own transaction, so a crash can delay them but never lose them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.config import Config
+from bot.texts import t
+from models import Campaign, Department, Draw, Person, Target
+from reports.draw_result import DrawSheetData, build_draw_result_workbook
+
+MAX_MESSAGE = 3900  # Telegram's limit is 4096; leave room for entities
+
+
+@dataclass
+class GroupView:
+    number: int
+    leader: Person | None
+    inspectors: list[tuple[Person, str]]  # (person, department name)
+    targets: list[Target]
+
+
+def group_views(session: Session, draw: Draw) -> list[GroupView]:
+    certs = {a["cert_no"] for g in draw.result["groups"] for a in g["inspectors"]}
+    usccs = {u for g in draw.result["groups"] for u in g["targets"]}
+    people = {p.cert_no: p for p in session.scalars(select(Person).where(Person.cert_no.in_(certs)))} if certs else {}
+    targets: dict[str, Target] = {}
+    chunk = list(usccs)
+    for i in range(0, len(chunk), 900):
+        for target in session.scalars(select(Target).where(Target.uscc.in_(chunk[i:i + 900]))):
+            targets[target.uscc] = target
+    views = []
+    for g in draw.result["groups"]:
+        views.append(GroupView(
+            number=g["number"], leader=people.get(g["leader"]),
+            inspectors=[(people[a["cert_no"]], a["department"]) for a in g["inspectors"]],
+            targets=[targets[u] for u in g["targets"]]))
+    return views
+
+
+def _short_dept(session: Session) -> dict[str, str]:
+    return {d.name: d.label for d in session.scalars(select(Department))}
+
+
+def announcement(session: Session, draw: Draw, campaign: Campaign, views: list[GroupView], *, lang: str,
+                 who: str, tz) -> tuple[str, bool]:
+    """The announcement text, and whether it had to be shortened to a summary (then a workbook follows)."""
+    short = _short_dept(session)
+    when = draw.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    redraw = ""
+    old = session.scalar(select(Draw).where(Draw.superseded_by_id == draw.id))
+    if old is not None:
+        redraw = t("draw.ann.redraw", lang, old=old.id, reason=old.supersede_reason)
+    head = [t("draw.ann.head", lang, number=campaign.number, title=campaign.title, draw_id=draw.id, when=when,
+              who=who, redraw=redraw),
+            t("draw.ann.totals", lang, targets=sum(len(v.targets) for v in views), groups=len(views))]
+    body: list[str] = []
+    for v in views:
+        body.append(t("draw.ann.group", lang, n=v.number, leader=v.leader.name if v.leader else "—"))
+        body.append(t("draw.ann.members", lang, members="、".join(
+            f"{p.name}（{short.get(d, d)}）" for p, d in v.inspectors)))
+        body.append(t("draw.ann.targets", lang))
+        body += [t("draw.ann.target", lang, i=i, name=tg.name, uscc=tg.uscc) for i, tg in enumerate(v.targets, 1)]
+    tail = [t("draw.ann.seed", lang, seed=draw.seed)]
+    if draw.seed_source == "public":
+        tail.append(t("draw.ann.public", lang, text=draw.public_text))
+    tail.append(t("draw.ann.digests", lang))
+    pools = draw.pools
+    tail.append(t("draw.ann.digest_targets", lang, size=sum(len(x) for x in pools["targets"].values()),
+                  digest=draw.digests["targets"]))
+    for dep, digest in draw.digests["inspectors"].items():
+        tail.append(t("draw.ann.digest_dept", lang, department=short.get(dep, dep),
+                      size=len(pools["inspectors"].get(dep, [])), digest=digest))
+    tail.append(t("draw.ann.digest_conflicts", lang, size=len(pools["conflicts"]), digest=draw.digests["conflicts"]))
+    tail.append(t("draw.ann.verify", lang, draw_id=draw.id))
+    full = "\n".join(head + body + tail)
+    if len(full) <= MAX_MESSAGE:
+        return full, False
+    summary_body = [t("draw.ann.group", lang, n=v.number, leader=v.leader.name if v.leader else "—")
+                    + f"（{len(v.inspectors)}/{len(v.targets)}）" for v in views]
+    text = "\n".join(head + summary_body[:60] + tail + [t("draw.ann.summary_note", lang)])
+    return text[:MAX_MESSAGE], True
+
+
+def draw_workbook(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> bytes:
+    data = DrawSheetData(
+        number=campaign.number, title=campaign.title, draw_id=draw.id,
+        created=draw.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), seed=draw.seed,
+        seed_source=draw.seed_source, public_text=draw.public_text, digests=draw.digests,
+        pool_sizes={"检查对象": sum(len(x) for x in draw.pools["targets"].values()),
+                    **{d: len(c) for d, c in draw.pools["inspectors"].items()},
+                    "回避关系": len(draw.pools["conflicts"])},
+        groups=[{"number": v.number, "leader_cert": v.leader.cert_no if v.leader else None,
+                 "inspectors": [(p.name, d, p.cert_no, p.phone or "") for p, d in v.inspectors],
+                 "targets": [(tg.name, tg.uscc, tg.address, tg.credit_class or "未分类") for tg in v.targets]}
+                for v in views],
+        pools=draw.pools)
+    return build_draw_result_workbook(data)
+
+
+def _date(d: dt.date | None) -> str:
+    return d.isoformat() if d else "—"
+
+
+def enqueue_draw_notices(session: Session, draw: Draw, campaign: Campaign, *, cfg: Config, group_chat_id: int,
+                         requester_chat_id: int | None, who: str) -> None:
+    lang = cfg.bot.language
+    tz = cfg.tz
+    views = group_views(session, draw)
+    text, summarized = announcement(session, draw, campaign, views, lang=lang, who=who, tz=tz)
+    key = f"draw:{draw.id}"
+    outbox.enqueue(session, chat_id=group_chat_id, text=text, dedup_key=f"{key}:announce")
+    if summarized:
+        outbox.enqueue(session, chat_id=group_chat_id, method="sendDocument",
+                       document=draw_workbook(draw, campaign, views, tz),
+                       filename=f"{campaign.number}_抽取结果.xlsx",
+                       caption=t("draw.ann.caption", lang, number=campaign.number, draw_id=draw.id),
+                       dedup_key=f"{key}:workbook")
+    short = _short_dept(session)
+    prov = t("draw.provisional", lang) if campaign.deadlines_provisional else ""
+    unbound: list[Person] = []
+    for v in views:
+        members = "、".join(f"{p.name}（{short.get(d, d)}）" for p, d in v.inspectors)
+        targets = "\n".join(f"  {i}. {tg.name}（{tg.address}）" for i, tg in enumerate(v.targets, 1))
+        for person, _dep in v.inspectors:
+            if person.telegram_user_id is None:
+                unbound.append(person)
+                continue
+            plang = person.language or lang
+            outbox.enqueue(session, chat_id=person.telegram_user_id, dedup_key=f"{key}:notice:{person.id}",
+                           text=t("draw.notice", plang, number=campaign.number, title=campaign.title,
+                                  group=v.number, leader=v.leader.name if v.leader else "—", members=members,
+                                  targets=targets, start=_date(campaign.window_start),
+                                  end=_date(campaign.window_end), results_due=_date(campaign.results_due),
+                                  publication_due=_date(campaign.publication_due),
+                                  provisional=t("draw.provisional", plang) if prov else ""))
+    # 抽调函 to each department head, for their department
+    by_dept: dict[str, list[Person]] = {}
+    for v in views:
+        for person, dep in v.inspectors:
+            by_dept.setdefault(dep, []).append(person)
+    today = draw.created_at.astimezone(tz).date()
+    for dep_name, drawn in by_dept.items():
+        dep = session.scalar(select(Department).where(Department.name == dep_name))
+        heads = session.scalars(select(Person).where(Person.department_id == dep.id, Person.active)).all()
+        for head in heads:
+            if not head.has_role("dept_head"):
+                continue
+            if head.telegram_user_id is None:
+                unbound.append(head)
+                continue
+            outbox.enqueue(session, chat_id=head.telegram_user_id, dedup_key=f"{key}:letter:{head.id}",
+                           text=t("draw.letter", head.language or lang, department=dep_name, date=today.isoformat(),
+                                  lead=campaign.lead_department.name, number=campaign.number, title=campaign.title,
+                                  groups=len(views), units=len(by_dept), count=len(drawn),
+                                  names="、".join(p.name for p in drawn), start=_date(campaign.window_start),
+                                  end=_date(campaign.window_end)))
+    if unbound and requester_chat_id:
+        lines = "\n".join(f"· {p.name}（{p.department.label}）{p.phone or ''}" for p in unbound)
+        outbox.enqueue(session, chat_id=requester_chat_id, dedup_key=f"{key}:unbound",
+                       text=t("draw.unbound", lang, lines=lines))

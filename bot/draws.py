@@ -1,0 +1,199 @@
+"""The draw on the database (SPEC §5): freeze the pools, run algorithm v1 (bot.drawalgo), save the immutable
+record with its groups and assignments, supersede a previous draw with a reason, verify, export. No Telegram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import audit, drawalgo
+from bot.config import Config
+from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, Target,
+                    utcnow)
+
+
+class DrawRefused(Exception):
+    """The draw cannot be made now (state, missing reason); `key` names the text, `params` fill it."""
+
+    def __init__(self, key: str, **params: Any):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Frozen:
+    params: dict[str, Any]
+    pools: dict[str, Any]
+    target_ids: dict[str, int]
+    cert_ids: dict[str, int]
+    department_ids: dict[str, int]
+
+
+def current_draw(session: Session, campaign_id: int) -> Draw | None:
+    return session.scalar(select(Draw).where(Draw.campaign_id == campaign_id, Draw.superseded_by_id.is_(None))
+                          .order_by(Draw.id.desc()).limit(1))
+
+
+def _over_annual_limit(session: Session, campaign: Campaign, limit: int) -> set[int]:
+    """Targets already in `limit` drawn (not superseded) campaigns whose window starts in the same year."""
+    year = campaign.window_start.year
+    stmt = (
+        select(GroupTarget.target_id)
+        .join(DrawGroup, GroupTarget.group_id == DrawGroup.id)
+        .join(Draw, DrawGroup.draw_id == Draw.id)
+        .join(Campaign, Draw.campaign_id == Campaign.id)
+        .where(Draw.superseded_by_id.is_(None), Campaign.id != campaign.id,
+               Campaign.window_start >= dt.date(year, 1, 1), Campaign.window_start <= dt.date(year, 12, 31))
+        .group_by(GroupTarget.target_id)
+        .having(func.count(func.distinct(Draw.campaign_id)) >= limit)
+    )
+    return set(session.scalars(stmt))
+
+
+def freeze(session: Session, campaign: Campaign, cfg: Config) -> Frozen:
+    """The candidate pools of §5.2, as of now."""
+    sampling = dict(campaign.sampling)
+    per_class = "by_class" in sampling
+    excluded = _over_annual_limit(session, campaign, cfg.rules.max_inspections_per_target_per_year)
+    targets: dict[str, list[str]] = {}
+    target_ids: dict[str, int] = {}
+    rows = session.execute(select(Target.id, Target.uscc, Target.credit_class)
+                           .where(Target.industry.in_(campaign.scope), Target.status == "正常"))
+    for tid, uscc, credit in rows:
+        if tid in excluded:
+            continue
+        stratum = (credit or "-") if per_class else "*"
+        targets.setdefault(stratum, []).append(uscc)
+        target_ids[uscc] = tid
+    for lst in targets.values():
+        lst.sort()
+
+    departments = [cd.department for cd in campaign.departments]
+    inspectors: dict[str, list[str]] = {}
+    cert_ids: dict[str, int] = {}
+    for dep in departments:
+        people = session.scalars(select(Person).where(Person.department_id == dep.id, Person.active,
+                                                      Person.cert_no.is_not(None))).all()
+        certs = []
+        for p in people:
+            if p.has_role("inspector") and p.cert_valid_on(campaign.window_end):
+                certs.append(p.cert_no)
+                cert_ids[p.cert_no] = p.id
+        inspectors[dep.name] = sorted(certs)
+
+    conflicts = sorted(
+        [c, u] for c, u in session.execute(select(Conflict.cert_no, Conflict.uscc))
+        if c in cert_ids and u in target_ids
+    )
+    params = {
+        "sampling": sampling,
+        "per_class": per_class,
+        "targets_per_group": campaign.targets_per_group,
+        "inspectors_per_department": campaign.inspectors_per_department,
+        "departments": [d.name for d in departments],
+        "lead_department": campaign.lead_department.name,
+    }
+    pools = {"targets": targets, "inspectors": inspectors, "conflicts": conflicts}
+    return Frozen(params, pools, target_ids, cert_ids, {d.name: d.id for d in departments})
+
+
+def perform_draw(session: Session, campaign: Campaign, *, cfg: Config, person_id: int | None, actor: str,
+                 public_text: str | None = None, reason: str | None = None) -> Draw:
+    """Freeze, seed, draw, save. Raises drawalgo.DrawError (nothing saved) or DrawRefused."""
+    if campaign.state in ("published", "closed"):
+        raise DrawRefused("draw.refused_state", state=campaign.state)
+    previous = current_draw(session, campaign.id)
+    if previous is not None and not (reason or "").strip():
+        raise DrawRefused("draw.redraw_needs_reason", draw_id=previous.id)
+    frozen = freeze(session, campaign, cfg)
+    if public_text is not None:
+        seed, source = drawalgo.seed_from_public(public_text), "public"
+    else:
+        seed, source = drawalgo.new_seed(), "secrets"
+    record = drawalgo.make_record(
+        seed=seed, seed_source=source, public_text=public_text, params=frozen.params, pools=frozen.pools,
+        campaign={"id": campaign.id, "number": campaign.number, "title": campaign.title})
+    draw = Draw(campaign_id=campaign.id, algorithm=record["algorithm"], seed=seed, seed_source=source,
+                public_text=public_text, params=record["params"], pools=record["pools"],
+                digests=record["digests"], result=record["result"], triggered_by_person_id=person_id,
+                created_at=utcnow())
+    session.add(draw)
+    session.flush()
+    _save_groups(session, draw, record["result"], frozen)
+    if previous is not None:
+        previous.superseded_by_id = draw.id
+        previous.supersede_reason = reason.strip()  # type: ignore[union-attr]
+    campaign.state = "drawn"
+    audit.record(session, actor=actor, action="draw.create", subject=f"draw:{draw.id}",
+                 data={"campaign": campaign.number, "seed": seed, "seed_source": source,
+                       "digests": record["digests"], "supersedes": previous.id if previous else None,
+                       "reason": reason})
+    session.flush()
+    return draw
+
+
+def _save_groups(session: Session, draw: Draw, result: dict[str, Any], frozen: Frozen) -> None:
+    for group in result["groups"]:
+        g = DrawGroup(draw_id=draw.id, number=group["number"], leader_person_id=frozen.cert_ids.get(group["leader"]))
+        session.add(g)
+        session.flush()
+        session.add_all(GroupTarget(group_id=g.id, target_id=frozen.target_ids[u], position=i)
+                        for i, u in enumerate(group["targets"]))
+        session.add_all(Assignment(group_id=g.id, person_id=frozen.cert_ids[a["cert_no"]],
+                                   department_id=frozen.department_ids[a["department"]], position=i)
+                        for i, a in enumerate(group["inspectors"]))
+    session.flush()
+
+
+def record_of(draw: Draw, campaign: Campaign | None = None) -> dict[str, Any]:
+    """The exportable record (the JSON of `draw export`), rebuilt from the saved draw."""
+    campaign_info = {"id": draw.campaign_id}
+    if campaign is not None:
+        campaign_info.update(number=campaign.number, title=campaign.title)
+    return {
+        "format": "shuangsui-draw",
+        "algorithm": draw.algorithm,
+        "draw_id": draw.id,
+        "seed": draw.seed,
+        "seed_source": draw.seed_source,
+        "public_text": draw.public_text,
+        "campaign": campaign_info,
+        "params": draw.params,
+        "pools": draw.pools,
+        "digests": draw.digests,
+        "result": draw.result,
+    }
+
+
+def export_record(session: Session, draw: Draw) -> dict[str, Any]:
+    """The record plus its approved replacements (§5.10), so substitutions are verifiable too."""
+    from bot.staffing import replacements_of
+
+    record = record_of(draw, session.get(Campaign, draw.campaign_id))
+    record["replacements"] = replacements_of(session, draw.id)
+    return record
+
+
+def verify_full(record: dict[str, Any]) -> drawalgo.VerifyReport:
+    """The draw and then each replacement, from the record alone."""
+    from bot.staffing import verify_replacements
+
+    report = drawalgo.verify_record(record)
+    if not report.ok:
+        return report
+    extra = verify_replacements(record)
+    return report if not extra else drawalgo.VerifyReport(False, tuple(extra))
+
+
+def verify_draw(session: Session, draw: Draw) -> drawalgo.VerifyReport:
+    return verify_full(export_record(session, draw))
+
+
+def department_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Department.id, Department.name)).all())

@@ -1,0 +1,230 @@
+"""Changes to a drawn group's staff (SPEC §5.6, §5.10; seed 四(二), 细则 十): the group leader, substitution
+(/swap) and recusal (/recuse) approved by the department head, with the deterministic replacement of §5.10.
+No Telegram here; the draw record itself never changes — changes live in assignments, requests and the audit
+log, and export as the record's `replacements`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import audit, drawalgo
+from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, StaffRequest,
+                    Target, utcnow)
+
+OPEN_STATES = ("drawn", "inspecting", "entered")
+
+
+class StaffError(Exception):
+    """A refusal with a text key and its parameters."""
+
+    def __init__(self, key: str, **params: Any):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    assignment: Assignment
+    group: DrawGroup
+    draw: Draw
+    campaign: Campaign
+
+
+def active_assignments(session: Session, person_id: int) -> list[AssignmentView]:
+    """The person's current places in current draws of open campaigns."""
+    rows = session.execute(
+        select(Assignment, DrawGroup, Draw, Campaign)
+        .join(DrawGroup, Assignment.group_id == DrawGroup.id)
+        .join(Draw, DrawGroup.draw_id == Draw.id)
+        .join(Campaign, Draw.campaign_id == Campaign.id)
+        .where(Assignment.person_id == person_id, Assignment.active, Draw.superseded_by_id.is_(None),
+               Campaign.state.in_(OPEN_STATES))
+        .order_by(Campaign.id, DrawGroup.number)
+    ).all()
+    return [AssignmentView(*r) for r in rows]
+
+
+def group_targets(session: Session, group_id: int) -> list[Target]:
+    return list(session.scalars(select(Target).join(GroupTarget, GroupTarget.target_id == Target.id)
+                                .where(GroupTarget.group_id == group_id).order_by(GroupTarget.position)))
+
+
+def file_request(session: Session, *, person: Person, assignment_id: int, kind: str, reason: str,
+                 target_id: int | None = None) -> StaffRequest:
+    """An inspector asks to be replaced (swap) or to recuse from a target of their group."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.person_id != person.id or not assignment.active:
+        raise StaffError("error.stale_button")
+    reason = reason.strip()
+    if not reason:
+        raise StaffError("staff.reason_required")
+    if kind == "recuse":
+        if target_id is None or target_id not in {t.id for t in group_targets(session, assignment.group_id)}:
+            raise StaffError("error.stale_button")
+    pending = session.scalar(select(StaffRequest).where(StaffRequest.assignment_id == assignment_id,
+                                                        StaffRequest.state == "pending"))
+    if pending is not None:
+        raise StaffError("staff.already_pending", request_id=pending.id)
+    req = StaffRequest(kind=kind, assignment_id=assignment_id, target_id=target_id, reason=reason)
+    session.add(req)
+    session.flush()
+    audit.record(session, actor=f"person:{person.id}", action=f"staff.{kind}.request", subject=f"request:{req.id}",
+                 data={"assignment": assignment_id, "target": target_id, "reason": reason})
+    return req
+
+
+def approvers(session: Session, department_id: int) -> list[Person]:
+    """Who may decide: the department's heads (分管领导), else the leaders (领导小组)."""
+    people = session.scalars(select(Person).where(Person.active, Person.telegram_user_id.is_not(None))).all()
+    heads = [p for p in people if p.has_role("dept_head") and p.department_id == department_id]
+    return heads or [p for p in people if p.has_role("leader")]
+
+
+def may_decide(person: Person | None, department_id: int) -> bool:
+    if person is None or not person.active:
+        return False
+    return (person.has_role("dept_head") and person.department_id == department_id) or person.has_role("leader")
+
+
+def draw_record_for(session: Session, draw: Draw) -> dict[str, Any]:
+    from bot.draws import record_of
+
+    return record_of(draw, session.get(Campaign, draw.campaign_id))
+
+
+def replacements_of(session: Session, draw_id: int) -> list[dict[str, Any]]:
+    """The approved replacements of a draw, in order: what the export carries for verification."""
+    rows = session.execute(
+        select(StaffRequest, Assignment, DrawGroup)
+        .join(Assignment, StaffRequest.assignment_id == Assignment.id)
+        .join(DrawGroup, Assignment.group_id == DrawGroup.id)
+        .where(DrawGroup.draw_id == draw_id, StaffRequest.state == "approved")
+        .order_by(StaffRequest.replacement_no)
+    ).all()
+    out = []
+    for req, old, group in rows:
+        new = session.get(Assignment, req.replacement_assignment_id)
+        out.append({"n": req.replacement_no, "group": group.number, "department": old.department.name,
+                    "out": old.person.cert_no, "in": new.person.cert_no, "kind": req.kind})
+    return out
+
+
+def verify_replacements(record: dict[str, Any]) -> list[str]:
+    """Re-run each replacement of an exported record in order (§5.10); mismatches by replacement number."""
+    mismatches = []
+    brought_in: list[str] = []
+    for i, rep in enumerate(record.get("replacements") or [], start=1):
+        if rep.get("n") != i:
+            mismatches.append(f"replacements[{i}].n")
+        try:
+            expected = drawalgo.replacement_v1(record, group=rep["group"], n=i, department=rep["department"],
+                                               excluded=brought_in)
+        except (drawalgo.DrawError, KeyError, TypeError) as exc:
+            mismatches.append(f"replacements[{i}]: {exc}")
+            continue
+        if expected != rep.get("in"):
+            mismatches.append(f"replacements[{i}].in")
+        brought_in.append(rep.get("in"))
+    return mismatches
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: StaffRequest
+    old: Assignment
+    new: Assignment | None
+    group: DrawGroup
+    campaign: Campaign
+    leader_changed: bool
+
+
+def decide(session: Session, request_id: int, *, approver: Person, approve: bool) -> Decision:
+    """同意 → the deterministic replacement takes the place; 驳回 → nothing changes but the request's state."""
+    req = session.get(StaffRequest, request_id, with_for_update=True)
+    if req is None:
+        raise StaffError("error.stale_button")
+    old = session.get(Assignment, req.assignment_id)
+    group = session.get(DrawGroup, old.group_id)
+    draw = session.get(Draw, group.draw_id)
+    campaign = session.get(Campaign, draw.campaign_id)
+    if not may_decide(approver, old.department_id):
+        raise StaffError("staff.not_your_department")
+    if req.state != "pending":
+        raise StaffError("staff.already_decided", state=req.state)
+    if draw.superseded_by_id is not None or campaign.state not in OPEN_STATES or not old.active:
+        raise StaffError("error.stale_button")
+    now = utcnow()
+    req.decided_by_person_id = approver.id
+    req.decided_at = now
+    if not approve:
+        req.state = "rejected"
+        audit.record(session, actor=f"person:{approver.id}", action=f"staff.{req.kind}.reject",
+                     subject=f"request:{req.id}", data={})
+        session.flush()
+        return Decision(req, old, None, group, campaign, False)
+    record = draw_record_for(session, draw)
+    done = replacements_of(session, draw.id)
+    n = len(done) + 1
+    department = session.get(Department, old.department_id)
+    cert = drawalgo.replacement_v1(record, group=group.number, n=n, department=department.name,
+                                   excluded=[r["in"] for r in done])
+    if cert is None:
+        req.state = "failed"
+        audit.record(session, actor=f"person:{approver.id}", action=f"staff.{req.kind}.no_replacement",
+                     subject=f"request:{req.id}", data={"n": n})
+        session.flush()
+        return Decision(req, old, None, group, campaign, False)
+    person = session.scalar(select(Person).where(Person.cert_no == cert))
+    old.active = False
+    new = Assignment(group_id=group.id, person_id=person.id, department_id=old.department_id,
+                     position=old.position, replaces_id=old.id)
+    session.add(new)
+    session.flush()
+    req.state = "approved"
+    req.replacement_assignment_id = new.id
+    req.replacement_no = n
+    if req.kind == "recuse" and req.target_id is not None:
+        target = session.get(Target, req.target_id)
+        if session.scalar(select(Conflict).where(Conflict.cert_no == old.person.cert_no,
+                                                 Conflict.uscc == target.uscc)) is None:
+            session.add(Conflict(cert_no=old.person.cert_no, uscc=target.uscc, reason=req.reason))
+    leader_changed = False
+    if group.leader_person_id == old.person_id:
+        group.leader_person_id = _first_lead_inspector(session, group, campaign)
+        leader_changed = True
+    audit.record(session, actor=f"person:{approver.id}", action=f"staff.{req.kind}.approve",
+                 subject=f"request:{req.id}",
+                 data={"n": n, "group": group.number, "out": old.person.cert_no, "in": cert})
+    session.flush()
+    return Decision(req, old, new, group, campaign, leader_changed)
+
+
+def _first_lead_inspector(session: Session, group: DrawGroup, campaign: Campaign) -> int | None:
+    rows = session.scalars(select(Assignment).where(Assignment.group_id == group.id, Assignment.active)
+                           .order_by(Assignment.position, Assignment.id)).all()
+    lead = [a for a in rows if a.department_id == campaign.lead_department_id]
+    chosen = lead or rows
+    return chosen[0].person_id if chosen else None
+
+
+def set_leader(session: Session, *, draw: Draw, group_number: int, query: str, actor: str) -> tuple[DrawGroup, Person]:
+    """/leader: name another active member of the group as its leader."""
+    group = session.scalar(select(DrawGroup).where(DrawGroup.draw_id == draw.id, DrawGroup.number == group_number))
+    if group is None:
+        raise StaffError("leader.no_group", group=group_number)
+    members = session.scalars(select(Assignment).where(Assignment.group_id == group.id, Assignment.active)).all()
+    q = query.strip()
+    match = [a.person for a in members if q and q in (a.person.name, a.person.cert_no)]
+    if len(match) != 1:
+        raise StaffError("leader.not_member", group=group_number, query=q)
+    previous = group.leader_person_id
+    group.leader_person_id = match[0].id
+    audit.record(session, actor=actor, action="draw.leader", subject=f"draw:{draw.id}:group:{group_number}",
+                 data={"previous": previous, "leader": match[0].id})
+    session.flush()
+    return group, match[0]

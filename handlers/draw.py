@@ -1,0 +1,115 @@
+"""/draw [campaign] [public=<text>] [reason=<text>] (leaders, bound group) and /verify [draw]."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy import select
+from telegram import Update
+
+from bot import campaigns, draws, identity, updates
+from bot.app import Ctx
+from bot.draw_notices import enqueue_draw_notices
+from bot.drawalgo import DrawError
+from bot.identity import Actor
+from bot.texts import t
+from handlers.common import guard
+from models import Draw
+
+_KEYWORDS = re.compile(r"\b(public|reason)=", re.IGNORECASE)
+
+
+def parse_draw_args(text: str) -> tuple[str | None, str | None, str | None]:
+    """`/draw 3 public=2022-09-16 双色球 088 期 reason=重抽` → ("3", "2022-09-16 双色球 088 期", "重抽")."""
+    rest = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    parts = _KEYWORDS.split(rest)
+    ref = parts[0].strip() or None
+    values: dict[str, str] = {}
+    for key, value in zip(parts[1::2], parts[2::2]):
+        values[key.lower()] = value.strip()
+    return ref, values.get("public"), values.get("reason")
+
+
+def _draw_error_text(exc: DrawError, lang: str) -> str:
+    if exc.code == "too_few_inspectors":
+        return t("draw.too_few", lang, group=exc.group, department=exc.department, eligible=exc.eligible,
+                 needed=exc.needed)
+    if exc.code == "no_targets":
+        return t("draw.no_targets", lang)
+    if exc.code == "no_rule":
+        return t("draw.no_rule", lang, classes="、".join(exc.classes))
+    return t("draw.invalid", lang, detail=str(exc))
+
+
+@guard("leader", chat="group")
+async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    message = update.effective_message
+    ref, public_text, reason = parse_draw_args(message.text or "")
+    if public_text is not None and not public_text:
+        await message.reply_text(t("draw.usage", lang))
+        return
+    cfg = context.cfg
+    who = actor.person.name if actor.person else str(actor.telegram_id)
+
+    def run() -> str:
+        # A thread: freezing and ranking a large pool takes seconds; other users keep being served.
+        with context.sessions.begin() as session:
+            try:
+                campaign = campaigns.resolve_campaign(session, ref)
+            except campaigns.CampaignChoiceError as exc:
+                return exc.message(lang)
+            try:
+                draw = draws.perform_draw(session, campaign, cfg=cfg, person_id=actor.person.id if actor.person else None,
+                                          actor=actor.label, public_text=public_text, reason=reason)
+            except DrawError as exc:
+                session.rollback()
+                return t("draw.failed", lang, reason=_draw_error_text(exc, lang))
+            except draws.DrawRefused as exc:
+                session.rollback()
+                return t(exc.key, lang, **exc.params)
+            group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
+            enqueue_draw_notices(session, draw, campaign, cfg=cfg, group_chat_id=group_id,
+                                 requester_chat_id=actor.telegram_id, who=who)
+            updates.mark_processed(session, update.update_id)
+            return ""
+
+    reply = await asyncio.to_thread(run)
+    if reply:
+        await message.reply_text(reply)
+    else:
+        worker = context.bot_data.outbox_worker
+        if worker is not None:
+            worker.wake()
+
+
+@guard("leader", "coordinator", "admin", "dept_head")
+async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    arg = (context.args or [None])[0]
+    with context.sessions.begin() as session:
+        draw = None
+        if arg and arg.isdigit():
+            draw = session.get(Draw, int(arg))
+        elif arg is None:
+            try:
+                campaign = campaigns.resolve_campaign(session, None)
+                draw = draws.current_draw(session, campaign.id)
+            except campaigns.CampaignChoiceError:
+                draw = session.scalar(select(Draw).order_by(Draw.id.desc()).limit(1))
+        else:
+            try:
+                campaign = campaigns.resolve_campaign(session, arg)
+                draw = draws.current_draw(session, campaign.id)
+            except campaigns.CampaignChoiceError:
+                draw = None
+        if draw is None:
+            reply = t("verify.no_draw", lang)
+        else:
+            report = draws.verify_draw(session, draw)
+            if report.ok:
+                reply = t("verify.ok", lang, draw_id=draw.id)
+            else:
+                reply = t("verify.bad", lang, draw_id=draw.id, lines="\n".join(report.mismatches[:20]))
+            if draw.superseded_by_id:
+                reply += t("verify.superseded", lang, new=draw.superseded_by_id, reason=draw.supersede_reason)
+    await update.effective_message.reply_text(reply)
