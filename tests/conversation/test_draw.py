@@ -215,3 +215,31 @@ async def test_export_and_file_verify(chat, sessions, county, db_url, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bot", "draw", "verify", str(tampered)], cwd=ROOT,
                           env=verify_env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "不一致" in proc.stdout
+
+
+async def test_unbound_drawn_people_are_listed_to_the_leader(chat, sessions):
+    prepare(sessions, bind_all=False)
+    await chat.as_user(LEADER_TG).in_group(GROUP_ID).send("/draw")
+    draw, drawn = _drawn(sessions)
+    with sessions.begin() as s:
+        rows = s.scalars(select(OutboxMessage)).all()
+    to_leader = [r for r in rows if r.chat_id == LEADER_TG]
+    assert len(to_leader) == 1 and "未绑定" in to_leader[0].text
+    for person in drawn:
+        assert person.name in to_leader[0].text
+    assert not [r for r in rows if "您已被随机抽中" in (r.text or "")]  # nobody to notify privately
+
+
+async def test_staff_changes_are_in_the_audit_log(chat, sessions, county):
+    await chat.as_user(LEADER_TG).in_group(GROUP_ID).send("/draw")
+    _, drawn = _drawn(sessions)
+    await chat.send(f"/leader 1 {drawn[1].name}")
+    await chat.as_user(drawn[0].telegram_user_id).send("/swap 出差")
+    await _deliver(chat, sessions)
+    with sessions.begin() as s:
+        head = [p for p in s.scalars(select(Person)) if p.has_role("dept_head")
+                and p.department_id == drawn[0].department_id][0]
+    await chat.as_user(head.telegram_user_id).press("同意")
+    with sessions.begin() as s:
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"draw.create", "draw.leader", "staff.swap.request", "staff.swap.approve"} <= actions
