@@ -10,7 +10,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import identity, outbox, updates
 from bot.texts import t
-from handlers import campaigns, directory, draw, group, imports, invite, profile, staff, start
+from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, staff,
+                      start)
 from handlers.common import lang_of, load
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ def register(app: Application) -> None:
     # -- exactly-once: drop re-delivered updates (group -100), mark handled ones (group 100)
     updates.install_dedup(app, app.bot_data.sessions)
 
+    # -- conversations first: while one is active, its states take the user's messages and buttons
+    app.add_handler(campaigns.new_conversation())  # /new (leaders, private)
+    app.add_handler(entry.entry_conversation())  # /enter (inspectors, private)
+    app.add_handler(corrections.correct_conversation())  # /correct (inspectors, private)
+    app.add_handler(corrections.followup_conversation())  # /followup (inspectors, private)
+
     # -- commands (private unless noted)
     app.add_handler(CommandHandler("start", start.start_cmd))
     app.add_handler(CommandHandler("help", profile.help_cmd))
@@ -56,8 +63,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("targets", directory.targets_cmd))
     app.add_handler(CommandHandler("people", directory.people_cmd))
     app.add_handler(CommandHandler("items", directory.items_cmd))
-    app.add_handler(campaigns.new_conversation())  # /new (leaders, private); before the text fallbacks below
     app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))  # private or the bound group
+    app.add_handler(CommandHandler("tasks", entry.tasks_cmd))  # an inspector's assignments and deadlines
+    app.add_handler(CommandHandler("progress", entry.progress_cmd))  # leaders, coordinators; private or group
 
     # -- admin commands
     app.add_handler(CommandHandler("invite", invite.invite_cmd))
@@ -81,6 +89,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(profile.lang_callback, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(staff.pick_callback, pattern=r"^(swap|recuse):"))
     app.add_handler(CallbackQueryHandler(staff.decide_callback, pattern=r"^staff:"))
+    app.add_handler(CallbackQueryHandler(corrections.correction_decide_callback, pattern=r"^corr:"))
     app.add_handler(CallbackQueryHandler(stale_callback))  # anything else: forged or from an old version
 
     # -- fallbacks

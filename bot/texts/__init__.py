@@ -6,7 +6,7 @@ placeholders.
 
 from __future__ import annotations
 
-from bot.texts import campaign, common, directory, draw, outbox
+from bot.texts import campaign, common, corrections, directory, draw, entry, outbox
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -22,7 +22,7 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
     return merged
 
 
-CATALOG: dict[str, dict[str, str]] = _merge(common, directory, outbox, campaign, draw)
+CATALOG: dict[str, dict[str, str]] = _merge(common, directory, outbox, campaign, draw, entry, corrections)
 
 
 def t(key: str, lang: str | None = None, **params) -> str:

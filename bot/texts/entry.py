@@ -1,0 +1,4 @@
+"""Texts of entry (filled by its feature)."""
+
+TEXTS: dict[str, dict[str, str]] = {
+}
