@@ -52,6 +52,11 @@ class StubRequest(BaseRequest):
         self._msg_ids = itertools.count(10_000)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
 
+    @property
+    def sent_texts(self) -> list[str]:
+        """Texts of the messages the bot sent, in order."""
+        return [c.params["text"] for c in self.calls if c.method == "sendMessage"]
+
     async def initialize(self) -> None:
         return None
 

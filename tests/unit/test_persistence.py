@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
@@ -11,41 +10,10 @@ from sqlalchemy import event, select
 from telegram import Update
 from telegram.ext import (ApplicationBuilder, CommandHandler, ConversationHandler, MessageHandler,
                           PersistenceInput, filters)
-from telegram.request import BaseRequest, RequestData
 
+from tests.conversation.harness import StubRequest
 from bot.persistence import SQLAlchemyPersistence
 from models import ConversationRow, PersistenceEntry
-
-
-class TelegramStub(BaseRequest):
-    """Answers getMe and sendMessage like the Bot API and records the texts sent."""
-
-    def __init__(self) -> None:
-        self.texts: list[tuple[int, str]] = []
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **_timeouts: Any) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        if api == "getMe":
-            result: Any = {"id": 999, "is_bot": True, "first_name": "抽查助手", "username": "choucha_bot"}
-        elif api == "sendMessage":
-            self.texts.append((params["chat_id"], params["text"]))
-            result = {"message_id": len(self.texts), "date": 0, "text": params["text"],
-                      "chat": {"id": params["chat_id"], "type": "private"}}
-        else:
-            result = True
-        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 # --- the persistence API directly ------------------------------------------------------------------------------
@@ -164,7 +132,7 @@ async def done_cmd(update: Update, context) -> int:  # noqa: ANN001
     return ConversationHandler.END
 
 
-def build_app(sessions, stub: TelegramStub):
+def build_app(sessions, stub: StubRequest):
     app = (ApplicationBuilder().token("123:TEST").request(stub).get_updates_request(stub).updater(None)
            .persistence(SQLAlchemyPersistence(sessions, store_data=PersistenceInput(callback_data=False)))
            .build())
@@ -199,7 +167,7 @@ class Chat:
 
 
 async def test_conversation_continues_after_a_restart(sessions):
-    stub = TelegramStub()
+    stub = StubRequest()
     chat = Chat()
 
     app = build_app(sessions, stub)
@@ -218,14 +186,14 @@ async def test_conversation_continues_after_a_restart(sessions):
     await restarted.update_persistence()
     await restarted.shutdown()
 
-    assert [text for _, text in stub.texts] == ["开始计数", "第1条", "第2条", "第3条", "共3条"]
+    assert stub.sent_texts == ["开始计数", "第1条", "第2条", "第3条", "共3条"]
     with sessions.begin() as s:
         assert s.scalars(select(ConversationRow)).all() == []
     assert await SQLAlchemyPersistence(sessions).get_user_data() == {7: {}}
 
 
 async def test_shutdown_flushes_without_an_explicit_update(sessions):
-    stub = TelegramStub()
+    stub = StubRequest()
     chat = Chat(user_id=8)
     app = build_app(sessions, stub)
     await app.initialize()

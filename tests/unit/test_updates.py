@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import ApplicationBuilder, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.request import BaseRequest, RequestData
 
+from tests.conversation.harness import StubRequest
 from bot import updates
 from bot.persistence import SQLAlchemyPersistence
 from models import ProcessedUpdate, Setting, utcnow
-
-
-class TelegramStub(BaseRequest):
-    """Answers getMe and sendMessage like the Bot API and records the texts sent."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **_timeouts: Any) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        if api == "getMe":
-            result: Any = {"id": 999, "is_bot": True, "first_name": "抽查助手", "username": "choucha_bot"}
-        elif api == "sendMessage":
-            self.texts.append(params["text"])
-            result = {"message_id": len(self.texts), "date": 0, "text": params["text"],
-                      "chat": {"id": params["chat_id"], "type": "private"}}
-        else:
-            result = True
-        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 def command(update_id: int, text: str, user_id: int = 7) -> dict[str, Any]:
@@ -101,7 +69,7 @@ def test_prune_forgets_old_markers_only(sessions):
 # --- through a real Application --------------------------------------------------------------------------------
 
 
-def build_app(sessions, stub: TelegramStub):
+def build_app(sessions, stub: StubRequest):
     """/ping only replies (marked by the group-100 marker); /bind writes and marks in its own unit of work."""
 
     async def ping_cmd(update: Update, context) -> None:  # noqa: ANN001
@@ -121,19 +89,19 @@ def build_app(sessions, stub: TelegramStub):
 
 
 async def test_redelivered_update_is_handled_once(sessions):
-    stub = TelegramStub()
+    stub = StubRequest()
     app = build_app(sessions, stub)
     await app.initialize()
     await app.process_update(Update.de_json(command(100, "/ping"), app.bot))
     await app.process_update(Update.de_json(command(100, "/ping"), app.bot))  # re-delivered
     await app.process_update(Update.de_json(command(101, "/ping"), app.bot))  # a new one
     await app.shutdown()
-    assert stub.texts == ["pong", "pong"]
+    assert stub.sent_texts == ["pong", "pong"]
     assert count(sessions, ProcessedUpdate) == 2
 
 
 async def test_effect_and_marker_commit_together_across_a_restart(sessions):
-    stub = TelegramStub()
+    stub = StubRequest()
     app = build_app(sessions, stub)
     await app.initialize()
     await app.process_update(Update.de_json(command(200, "/bind"), app.bot))
@@ -145,17 +113,17 @@ async def test_effect_and_marker_commit_together_across_a_restart(sessions):
     await restarted.process_update(Update.de_json(command(200, "/bind"), restarted.bot))
     await restarted.shutdown()
 
-    assert stub.texts == ["已绑定"]
+    assert stub.sent_texts == ["已绑定"]
     assert count(sessions, Setting) == 1
     assert count(sessions, ProcessedUpdate) == 1
 
 
 async def test_install_dedup_schedules_pruning(sessions):
-    app = build_app(sessions, TelegramStub())
+    app = build_app(sessions, StubRequest())
     assert [job.name for job in app.job_queue.jobs()] == ["prune-updates"]
 
 
-def build_conversation_app(sessions, stub: TelegramStub):
+def build_conversation_app(sessions, stub: StubRequest):
     """A persistent conversation that only keeps state in PTB (no writes of its own)."""
 
     async def count_cmd(update: Update, context) -> int:  # noqa: ANN001
@@ -179,7 +147,7 @@ def build_conversation_app(sessions, stub: TelegramStub):
 
 
 async def test_state_is_saved_before_the_marker_so_a_kill_loses_nothing(sessions):
-    stub = TelegramStub()
+    stub = StubRequest()
     app = build_conversation_app(sessions, stub)
     await app.initialize()
     await app.process_update(Update.de_json(command(300, "/count"), app.bot))
@@ -192,4 +160,4 @@ async def test_state_is_saved_before_the_marker_so_a_kill_loses_nothing(sessions
     await restarted.process_update(Update.de_json(command(302, "乙"), restarted.bot))
     await restarted.shutdown()
 
-    assert stub.texts == ["开始", "第1条", "第2条"]
+    assert stub.sent_texts == ["开始", "第1条", "第2条"]
