@@ -7,7 +7,6 @@ import datetime as dt
 import io
 
 import openpyxl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -126,7 +125,7 @@ def test_property_no_drawn_target_or_inspector_is_unfit(sqlite_template, tmp_pat
         for i in inactive:
             inspectors[i].active = False
     try:
-        draw_id = _draw(sessions, cid)
+        _draw(sessions, cid)
     except Exception as exc:  # too few left is a legitimate, named failure
         assert "inspector" in str(exc) or "target" in str(exc)
         engine.dispose()
