@@ -46,11 +46,12 @@ class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
         return self.bot_data.sessions
 
 
-PRIVATE_COMMANDS = ("start", "help", "me", "lang", "targets", "items", "campaigns", "swap", "recuse")
-LEADER_COMMANDS = ("new", "leader")
+PRIVATE_COMMANDS = ("start", "help", "enter", "tasks", "correct", "followup", "cancel", "me", "lang", "targets", "items",
+                    "campaigns", "swap", "recuse")
+LEADER_COMMANDS = ("new", "leader", "progress")
 STAFF_COMMANDS = ("people",)
 ADMIN_COMMANDS = ("invite", "template", "people")
-GROUP_COMMANDS = ("help", "draw", "verify", "leader", "campaigns", "bindgroup")
+GROUP_COMMANDS = ("help", "draw", "verify", "progress", "leader", "campaigns", "bindgroup")
 
 
 def _commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:

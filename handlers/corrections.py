@@ -1,21 +1,896 @@
-"""/correct (correction by approval) and /followup — placeholder until the feature lands (issue 4)."""
+"""/correct (ask for a correction of a submitted result, SPEC §6.8), the approver's 同意/驳回, and /followup
+(后续处理 of code 8, §6.9) — inspectors in a private chat.
+
+Callback data carries ids only; each press is re-checked against the database (rights, scope, state):
+  /correct   correct:t:<draw_id>:<target_id> → correct:r:<result_id> → correct:c:<result_id>:<code>
+             → [correct:skip] → correct:ok | correct:cancel
+  approval   corr:ok:<correction_id> | corr:no:<correction_id>   (sent through the outbox)
+  /followup  fu:f:<followup_id> → fu:m:<measure index> … fu:next → [amount typed] → fu:skip | note typed
+             → fu:save | fu:close | fu:cancel
+
+The drafts live in the user's own `user_data` (persisted as JSON) with the time of the last step: PTB's
+`conversation_timeout` is not restored after a restart (PTB #3522), so the 30-minute idle limit is checked from
+that stored time. Step buttons must come from the message the draft last sent (`msg`).
+"""
 
 from __future__ import annotations
 
-from telegram.ext import CommandHandler, ConversationHandler
+import datetime as dt
+import functools
+import time
+import warnings
+from enum import IntEnum
+from typing import Any, Awaitable, Callable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot import corrections, outbox, updates
+from bot.app import Ctx
+from bot.corrections import CorrectionError, FollowUpError
+from bot.identity import Actor
+from bot.texts import t
+from handlers.common import guard, refuse
+from models import Department, Person, Result, Submission
+
+INSPECTORS = ("inspector",)
+APPROVERS = ("dept_head", "leader")
+CORRECT = "correct"  # user_data key of the /correct draft
+FOLLOWUP = "followup"  # user_data key of the /followup draft
+IDLE_MINUTES = 30  # SPEC §6.6
+MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
+END = ConversationHandler.END
+
+Draft = dict[str, Any]
+Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
 
 
-def correct_conversation() -> ConversationHandler:
-    return ConversationHandler([CommandHandler("correct", _todo)], {}, [])
+class CorrectState(IntEnum):
+    """What /correct waits for."""
+
+    CHOOSING_TARGET = 1
+    CHOOSING_ITEM = 2
+    CHOOSING_CODE = 3
+    TYPING_NOTE = 4
+    TYPING_REASON = 5
+    CONFIRMING = 6
 
 
-def followup_conversation() -> ConversationHandler:
-    return ConversationHandler([CommandHandler("followup", _todo)], {}, [])
+class FollowUpState(IntEnum):
+    """What /followup waits for."""
+
+    CHOOSING_FOLLOWUP = 1
+    CHOOSING_MEASURES = 2
+    TYPING_AMOUNT = 3
+    TYPING_NOTE = 4
+    CONFIRMING = 5
 
 
-async def correction_decide_callback(update, context) -> None:
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _wake(context: Ctx) -> None:
+    if context.bot_data.outbox_worker is not None:
+        context.bot_data.outbox_worker.wake()
+
+
+def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object]]]:
+    """A step of the conversation whose draft is `user_data[key]`: the caller is still an inspector (checked
+    now), the draft exists and has not been idle too long."""
+
+    def decorate(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
+        @guard(*INSPECTORS, chat="private")
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+            draft = context.user_data.get(key)
+            now = time.time()
+            if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
+                context.user_data.pop(key, None)
+                if update.callback_query:
+                    await update.callback_query.answer()
+                await update.effective_message.reply_text(t(f"{key}.expired", lang, minutes=IDLE_MINUTES))
+                return END
+            draft["touched"] = now
+            return await func(update, context, actor, lang, draft)
+
+        return wrapper
+
+    return decorate
+
+
+def _from_prompt(update: Update, draft: Draft) -> bool:
+    """The pressed button belongs to the message this draft last sent (not an older one)."""
+    query = update.callback_query
+    return query is not None and query.message is not None and query.message.message_id == draft.get("msg")
+
+
+def _parts(update: Update, prefix: str, n: int) -> list[str] | None:
+    """`prefix:a:b` → ["a", "b"] when it has n parts after the prefix, else None."""
+    data = update.callback_query.data or ""
+    if not data.startswith(prefix + ":"):
+        return None
+    parts = data[len(prefix) + 1:].split(":")
+    return parts if len(parts) == n else None
+
+
+def _ints(values: list[str]) -> list[int] | None:
+    return [int(v) for v in values] if all(v.isdigit() and len(v) < 12 for v in values) else None
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:  # "message is not modified" when a button is pressed twice
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _drop_buttons(update: Update) -> None:
+    try:
+        await update.callback_query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass
+
+
+async def _prompt(update: Update, draft: Draft, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send the next question; its message id is what later button presses must come from."""
+    msg = await update.effective_message.reply_text(text, reply_markup=markup)
+    if markup is not None:
+        draft["msg"] = msg.message_id
+
+
+async def _stale(update: Update, lang: str) -> None:
+    await refuse(update, t("error.stale_button", lang))
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _code_text(cfg, code: int) -> str:
+    return f"{code} {cfg.codes.get(code, '?')}"
+
+
+def _today(context: Ctx) -> dt.date:
+    return dt.datetime.now(context.cfg.tz).date()
+
+
+def _busy(context: Ctx, other: str) -> bool:
+    """Another of these two conversations is still open for this user: its text steps would take the messages
+    meant for the new one (both sit in handler group 0), so the user finishes or /cancels it first."""
+    return isinstance(context.user_data.get(other), dict)
+
+
+def _person(session, actor: Actor) -> Person | None:
+    return session.get(Person, actor.person.id) if actor.person else None
+
+
+def _submitter(session, result: Result) -> Person | None:
+    submission = session.get(Submission, result.submission_id)
+    return session.get(Person, submission.person_id) if submission else None
+
+
+# ------------------------------------------------------------------------------------------------ /correct
+
+def _target_groups(views: list[corrections.CorrectableResult]) -> list[tuple[tuple[int, int], list]]:
+    groups: dict[tuple[int, int], list] = {}
+    for v in views:
+        groups.setdefault((v.draw.id, v.target.id), []).append(v)
+    return list(groups.items())
+
+
+@guard(*INSPECTORS, chat="private")
+async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+    """/correct — list the targets with submitted results the inspector may ask to correct."""
+    if _busy(context, FOLLOWUP):
+        await update.effective_message.reply_text(t("correct.other_open", lang))
+        return END
+    context.user_data.pop(CORRECT, None)
+    with context.sessions.begin() as session:
+        views = corrections.correctable_results(session, _person(session, actor))
+    if not views:
+        await update.effective_message.reply_text(t("correct.none", lang))
+        return END
+    groups = _target_groups(views)
+    several = len({draw_id for (draw_id, _), _ in groups}) > 1
+    rows = []
+    for (draw_id, target_id), vs in groups[:MAX_BUTTONS]:
+        label = t("correct.target_button", lang, name=_short(vs[0].target.name, 30), count=len(vs))
+        if several:
+            label = f"{vs[0].campaign.number} · {label}"
+        if any(v.pending for v in vs):
+            label = "⏳ " + label
+        rows.append([InlineKeyboardButton(label, callback_data=f"correct:t:{draw_id}:{target_id}")])
+    now = time.time()
+    draft: Draft = {"started": now, "touched": now}
+    context.user_data[CORRECT] = draft
+    await _prompt(update, draft, t("correct.pick_target", lang, count=len(groups)), InlineKeyboardMarkup(rows))
+    return CorrectState.CHOOSING_TARGET
+
+
+@_step(CORRECT)
+async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    parts = _parts(update, "correct:t", 2)
+    ids = _ints(parts) if parts else None
+    if ids is None or not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    draw_id, target_id = ids
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        views = [v for v in corrections.correctable_results(session, _person(session, actor))
+                 if v.draw.id == draw_id and v.target.id == target_id]
+        if views:
+            first = views[0]
+            chosen = t("correct.target_chosen", lang, name=first.target.name, uscc=first.target.uscc,
+                       number=first.campaign.number, title=first.campaign.title)
+            lines = [t("correct.item_line", lang, n=n, item=v.result.item.name,
+                       code=_code_text(cfg, v.result.code),
+                       pending=t("correct.pending_mark", lang, correction_id=v.pending.id) if v.pending else "")
+                     for n, v in enumerate(views, 1)]
+            rows = [[InlineKeyboardButton(
+                ("⏳ " if v.pending else "") + t("correct.item_button", lang, n=n, item=_short(v.result.item.name, 28),
+                                                 code=v.result.code),
+                callback_data=f"correct:r:{v.result.id}")] for n, v in enumerate(views[:MAX_BUTTONS], 1)]
+            department = actor.person.department.label if actor.person else ""
+    if not views:
+        await _stale(update, lang)
+        return None
+    draft.update(draw=draw_id, target=target_id)
+    await update.callback_query.answer()
+    await _edit(update, chosen)
+    await _prompt(update, draft, t("correct.pick_item", lang, department=department, lines="\n".join(lines)),
+                  InlineKeyboardMarkup(rows))
+    return CorrectState.CHOOSING_ITEM
+
+
+def _current(session, actor: Actor, draft: Draft, result_id: int) -> corrections.CorrectableResult | None:
+    """The result, if it is still one the caller may correct and belongs to the target chosen in this draft."""
+    view = corrections.correctable_result(session, _person(session, actor), result_id)
+    if view is None or view.draw.id != draft.get("draw") or view.target.id != draft.get("target"):
+        return None
+    return view
+
+
+@_step(CORRECT)
+async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    parts = _parts(update, "correct:r", 1)
+    ids = _ints(parts) if parts else None
+    if ids is None or not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        view = _current(session, actor, draft, ids[0])
+        if view is not None and view.pending is None:
+            r = view.result
+            author = _submitter(session, r)
+            text = t("correct.pick_code", lang, item=r.item.name, content=r.item.content or "—",
+                     code=_code_text(cfg, r.code),
+                     note=t("correct.note_suffix", lang, note=r.note) if r.note else "",
+                     submitter=author.name if author else "—", version=r.version)
+            rows = [[InlineKeyboardButton(_short(_code_text(cfg, code), 60), callback_data=f"correct:c:{r.id}:{code}")]
+                    for code in cfg.codes if code != r.code]
+            chosen = t("correct.item_chosen", lang, item=r.item.name, code=_code_text(cfg, r.code))
+    if view is None:
+        await _stale(update, lang)
+        return None
+    if view.pending is not None:
+        await refuse(update, t("correct.already_pending", lang, correction_id=view.pending.id))
+        return None
+    draft.update(result=ids[0], from_code=view.result.code)
+    await update.callback_query.answer()
+    await _edit(update, chosen)
+    await _prompt(update, draft, text, InlineKeyboardMarkup(rows))
+    return CorrectState.CHOOSING_CODE
+
+
+@_step(CORRECT)
+async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    parts = _parts(update, "correct:c", 2)
+    ids = _ints(parts) if parts else None
+    if ids is None or not _from_prompt(update, draft) or ids[0] != draft.get("result"):
+        await _stale(update, lang)
+        return None
+    result_id, code = ids
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        view = _current(session, actor, draft, result_id)
+        current = view.result.code if view else None
+        pending = view.pending.id if view and view.pending else None
+    if view is None or code not in cfg.codes:
+        await _stale(update, lang)
+        return None
+    if pending is not None:
+        await refuse(update, t("correct.already_pending", lang, correction_id=pending))
+        return None
+    if code == current:
+        await refuse(update, t("correct.same_code", lang, code=code))
+        return None
+    draft.update(code=code, from_code=current, note=None)
+    await update.callback_query.answer()
+    await _edit(update, t("correct.code_chosen", lang, old=_code_text(cfg, current), new=_code_text(cfg, code)))
+    if code in corrections.PROBLEM_CODES:
+        draft["note_required"] = True
+        await update.effective_message.reply_text(t("correct.ask_note_required", lang, max=corrections.MAX_TEXT))
+    else:
+        draft["note_required"] = False
+        await _prompt(update, draft, t("correct.ask_note_optional", lang, max=corrections.MAX_TEXT),
+                      InlineKeyboardMarkup([[InlineKeyboardButton(t("correct.skip_button", lang),
+                                                                  callback_data="correct:skip")]]))
+    return CorrectState.TYPING_NOTE
+
+
+@_step(CORRECT)
+async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    note = (update.effective_message.text or "").strip()
+    if not note:
+        await update.effective_message.reply_text(t("correct.note_required", lang))
+        return None
+    if len(note) > corrections.MAX_TEXT:
+        await update.effective_message.reply_text(t("correct.too_long", lang, max=corrections.MAX_TEXT))
+        return None
+    draft["note"] = note
+    await update.effective_message.reply_text(t("correct.ask_reason", lang, max=corrections.MAX_TEXT))
+    return CorrectState.TYPING_REASON
+
+
+@_step(CORRECT)
+async def skip_note_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    if not _from_prompt(update, draft) or draft.get("note_required", True):
+        await _stale(update, lang)
+        return None
+    with context.sessions.begin() as session:
+        view = _current(session, actor, draft, int(draft.get("result") or 0))
+        pending = view.pending.id if view and view.pending else None
+    if view is None:
+        await _stale(update, lang)
+        return None
+    if pending is not None:
+        await refuse(update, t("correct.already_pending", lang, correction_id=pending))
+        return None
+    draft["note"] = None
+    await update.callback_query.answer()
+    await _drop_buttons(update)
+    await update.effective_message.reply_text(t("correct.ask_reason", lang, max=corrections.MAX_TEXT))
+    return CorrectState.TYPING_REASON
+
+
+@_step(CORRECT)
+async def reason_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    reason = (update.effective_message.text or "").strip()
+    if not reason:
+        await update.effective_message.reply_text(t("correct.reason_required", lang))
+        return None
+    if len(reason) > corrections.MAX_TEXT:
+        await update.effective_message.reply_text(t("correct.too_long", lang, max=corrections.MAX_TEXT))
+        return None
+    draft["reason"] = reason
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        view = _current(session, actor, draft, int(draft.get("result") or 0))
+        if view is not None:
+            summary = t("correct.summary", lang, number=view.campaign.number, target=view.target.name,
+                        item=view.result.item.name, old=_code_text(cfg, view.result.code),
+                        new=_code_text(cfg, draft["code"]),
+                        note=t("correct.note_suffix", lang, note=draft["note"]) if draft.get("note") else "",
+                        reason=reason)
+    if view is None:
+        context.user_data.pop(CORRECT, None)
+        await update.effective_message.reply_text(t("correct.not_yours", lang))
+        return END
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(t("correct.submit_button", lang), callback_data="correct:ok"),
+                                    InlineKeyboardButton(t("correct.cancel_button", lang),
+                                                         callback_data="correct:cancel")]])
+    await _prompt(update, draft, summary, markup)
+    return CorrectState.CONFIRMING
+
+
+@_step(CORRECT)
+async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    if not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        person = _person(session, actor)
+        try:
+            correction = corrections.request_correction(
+                session, person=person, result_id=int(draft.get("result") or 0), new_code=int(draft.get("code") or 0),
+                reason=draft.get("reason") or "", new_note=draft.get("note"), cfg=cfg)
+        except CorrectionError as exc:
+            session.rollback()
+            error = t(exc.key, lang, **exc.params)
+        else:
+            error = None
+            heads = _ask_approvers(session, correction, person, cfg)
+            updates.mark_processed(session, update.update_id)
+            reply = t("correct.filed", lang, correction_id=correction.id, approvers="、".join(h.name for h in heads)
+                      if lang == "zh" else ", ".join(h.name for h in heads))
+    context.user_data.pop(CORRECT, None)
+    await _drop_buttons(update)
+    if error is not None:
+        await refuse(update, error)
+        await update.effective_message.reply_text(t("correct.not_filed", lang, error=error))
+        return END
+    await update.callback_query.answer()
+    await update.effective_message.reply_text(reply)
+    _wake(context)
+    return END
+
+
+def _ask_approvers(session, correction, requester: Person, cfg) -> list[Person]:
+    """The approval message with 同意/驳回 to each approver, through the outbox (in this transaction)."""
+    result = session.get(Result, correction.result_id)
+    view = corrections.correctable_result(session, requester, result.id)
+    heads = corrections.approvers(session, result.department_id, exclude_person_id=requester.id)
+    submitter = _submitter(session, result)
+    department = session.get(Department, result.department_id)
+    for head in heads:
+        hl = head.language or cfg.bot.language
+        text = t("correct.ask", hl, correction_id=correction.id, name=requester.name, department=department.label,
+                 number=view.campaign.number, group=view.group.number, target=view.target.name,
+                 uscc=view.target.uscc, item=result.item.name, old=_code_text(cfg, result.code),
+                 old_note=t("correct.note_suffix", hl, note=result.note) if result.note else "",
+                 new=_code_text(cfg, correction.new_code),
+                 new_note=t("correct.note_suffix", hl, note=correction.new_note) if correction.new_note else "",
+                 reason=correction.reason, submitter=submitter.name if submitter else "—", version=result.version)
+        outbox.enqueue(session, chat_id=head.telegram_user_id, dedup_key=f"corr:{correction.id}:ask:{head.id}",
+                       text=text, reply_markup=InlineKeyboardMarkup([[
+                           InlineKeyboardButton(t("correct.approve_button", hl),
+                                                callback_data=f"corr:ok:{correction.id}"),
+                           InlineKeyboardButton(t("correct.reject_button", hl),
+                                                callback_data=f"corr:no:{correction.id}")]]))
+    return heads
+
+
+@_step(CORRECT)
+async def correct_press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    """Text typed where a button is expected: say so, change nothing."""
+    await update.effective_message.reply_text(t("correct.press_button", lang))
     return None
 
 
-async def _todo(update, context) -> int:
-    return ConversationHandler.END
+@guard(chat="private")
+async def correct_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+    """/cancel or the 取消 button: drop the draft, change nothing."""
+    draft = context.user_data.get(CORRECT)
+    if update.callback_query is not None and (not isinstance(draft, dict) or not _from_prompt(update, draft)):
+        await _stale(update, lang)  # a 取消 button of an earlier /correct must not end this one
+        return None
+    context.user_data.pop(CORRECT, None)
+    if update.callback_query:
+        await update.callback_query.answer()
+        await _drop_buttons(update)
+    await update.effective_message.reply_text(t("correct.cancelled", lang))
+    return END
+
+
+def correct_conversation() -> ConversationHandler:
+    """/correct: target → item (with its current code) → new code (every configured code but the current one) →
+    description (required for a problem code, else optional with 跳过) → reason (required) → 提交申请 / 取消.
+    The department head then gets 同意/驳回 (`correction_decide_callback`). /cancel at any step; 30 idle
+    minutes end it."""
+    text = filters.TEXT & ~filters.COMMAND
+    buttons_only = MessageHandler(text, correct_press_button_msg)
+    with warnings.catch_warnings():
+        # per_message=False with CallbackQueryHandlers is intended: one draft per user and chat.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("correct", correct_cmd)],
+            states={
+                CorrectState.CHOOSING_TARGET: [CallbackQueryHandler(target_callback, pattern=r"^correct:t:"),
+                                               buttons_only],
+                CorrectState.CHOOSING_ITEM: [CallbackQueryHandler(item_callback, pattern=r"^correct:r:"),
+                                             buttons_only],
+                CorrectState.CHOOSING_CODE: [CallbackQueryHandler(code_callback, pattern=r"^correct:c:"),
+                                             buttons_only],
+                CorrectState.TYPING_NOTE: [MessageHandler(text, note_msg),
+                                           CallbackQueryHandler(skip_note_callback, pattern=r"^correct:skip$")],
+                CorrectState.TYPING_REASON: [MessageHandler(text, reason_msg)],
+                CorrectState.CONFIRMING: [CallbackQueryHandler(submit_callback, pattern=r"^correct:ok$"),
+                                          buttons_only],
+            },
+            fallbacks=[CommandHandler("cancel", correct_cancel),
+                       CallbackQueryHandler(correct_cancel, pattern=r"^correct:cancel$")],
+            name="correct",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+# ------------------------------------------------------------------------------------------------ approval
+
+@guard(*APPROVERS)
+async def correction_decide_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    """同意 / 驳回 on a correction: the presser's right and the correction's state are checked now."""
+    query = update.callback_query
+    parts = _parts(update, "corr", 2)
+    if parts is None or parts[0] not in ("ok", "no") or _ints(parts[1:]) is None:
+        await _stale(update, lang)
+        return
+    approve = parts[0] == "ok"
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        approver = _person(session, actor)
+        try:
+            d = corrections.decide_correction(session, int(parts[1]), approver=approver, approve=approve,
+                                              today=_today(context))
+        except CorrectionError as exc:
+            session.rollback()
+            params = dict(exc.params)
+            if "state" in params:
+                params["state"] = t(f"correct.state.{params['state']}", lang)
+            note, ok = t(exc.key, lang, **params), False
+        else:
+            note, ok = _announce(session, d, approver, cfg, lang), True
+            updates.mark_processed(session, update.update_id)
+    if not ok:
+        await refuse(update, note)
+        return
+    await query.answer()
+    text = f"{query.message.text}\n\n{note}" if query.message and query.message.text else note
+    await _edit(update, text)  # no markup: the buttons go
+    _wake(context)
+
+
+def _announce(session, d: corrections.Decision, approver: Person, cfg, lang: str) -> str:
+    """Tell everyone involved, once each: the requester, the original submitter, the group leader."""
+    c = d.correction
+    key = f"corr:{c.id}"
+    old, new = _code_text(cfg, d.old_code), _code_text(cfg, c.new_code)
+    requester = d.requester
+    if not d.approved:
+        if requester.telegram_user_id:
+            rl = requester.language or cfg.bot.language
+            outbox.enqueue(session, chat_id=requester.telegram_user_id, dedup_key=f"{key}:rejected",
+                           text=t("correct.your_rejected", rl, correction_id=c.id, approver=approver.name,
+                                  target=d.target.name, item=d.item.name, old=old))
+        return t("correct.rejected_note", lang, correction_id=c.id, old=old)
+
+    def followup(lg: str) -> str:
+        if d.followup_opened:
+            return t("correct.followup_opened", lg)
+        if d.followup_kept:
+            return t("correct.followup_kept", lg)
+        return ""
+
+    told: set[int] = set()
+    if requester.telegram_user_id:
+        rl = requester.language or cfg.bot.language
+        outbox.enqueue(session, chat_id=requester.telegram_user_id, dedup_key=f"{key}:approved:{requester.id}",
+                       text=t("correct.your_approved", rl, correction_id=c.id, approver=approver.name,
+                              target=d.target.name, item=d.item.name, old=old, new=new, version=d.result.version,
+                              followup=followup(rl)))
+    told.add(requester.id)
+    submitter = d.submitter
+    if submitter is not None and submitter.id not in told:
+        told.add(submitter.id)
+        if submitter.telegram_user_id:
+            sl = submitter.language or cfg.bot.language
+            outbox.enqueue(session, chat_id=submitter.telegram_user_id, dedup_key=f"{key}:approved:{submitter.id}",
+                           text=t("correct.told_submitter", sl, target=d.target.name, item=d.item.name,
+                                  requester=requester.name, approver=approver.name, old=old, new=new,
+                                  version=d.result.version, reason=c.reason, followup=followup(sl)))
+    leader_id = d.group.leader_person_id if d.group else None
+    if leader_id is not None and leader_id not in told:
+        leader = session.get(Person, leader_id)
+        if leader is not None and leader.telegram_user_id:
+            ll = leader.language or cfg.bot.language
+            department = session.get(Department, d.result.department_id)
+            outbox.enqueue(session, chat_id=leader.telegram_user_id, dedup_key=f"{key}:approved:{leader.id}",
+                           text=t("correct.told_leader", ll, number=d.campaign.number, group=d.group.number,
+                                  target=d.target.name, item=d.item.name, department=department.label,
+                                  approver=approver.name, old=old, new=new, reason=c.reason,
+                                  followup=followup(ll)))
+    return t("correct.approved_note", lang, correction_id=c.id, target=d.target.name, item=d.item.name, old=old,
+             new=new, version=d.result.version) + followup(lang)
+
+
+# ------------------------------------------------------------------------------------------------ /followup
+
+def _measure_label(measure: str, lang: str) -> str:
+    return t(f"followup.measure.{corrections.MEASURE_KEYS[measure]}", lang)
+
+
+def _measures_text(measures: list[str], lang: str) -> str:
+    if not measures:
+        return t("followup.no_measures", lang)
+    return ("、" if lang == "zh" else ", ").join(_measure_label(m, lang) for m in measures)
+
+
+def _amount_text(amount: Any, lang: str) -> str:
+    return t("followup.amount", lang, amount=f"{amount:.2f}" if not isinstance(amount, str) else amount) \
+        if amount is not None else t("followup.no_amount", lang)
+
+
+def _card(view: corrections.FollowUpView, cfg, lang: str) -> str:
+    fu, r = view.followup, view.result
+    state = t("followup.state.closed", lang, date=fu.closed_on.isoformat() if fu.closed_on else "—") \
+        if fu.state == "closed" else t("followup.state.open", lang)
+    return t("followup.card", lang, number=view.campaign.number, target=view.target.name, uscc=view.target.uscc,
+             item=view.item.name, code=_code_text(cfg, r.code),
+             corrected=t("followup.corrected", lang) if r.code != corrections.FOLLOW_UP_CODE else "",
+             measures=_measures_text(list(fu.measures or []), lang),
+             amount=_amount_text(fu.penalty_amount, lang), state=state, note=fu.note or "—")
+
+
+@guard(*INSPECTORS, chat="private")
+async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+    """/followup — the department's open follow-ups (and the latest closed ones, read-only)."""
+    if _busy(context, CORRECT):
+        await update.effective_message.reply_text(t("followup.other_open", lang))
+        return END
+    context.user_data.pop(FOLLOWUP, None)
+    with context.sessions.begin() as session:
+        person = _person(session, actor)
+        open_ = corrections.open_followups(session, person)
+        closed = corrections.closed_followups(session, person)
+        lines = [t("followup.line", lang, n=n, target=v.target.name, item=v.item.name, number=v.campaign.number,
+                   corrected=t("followup.corrected", lang) if v.result.code != corrections.FOLLOW_UP_CODE else "",
+                   measures=_measures_text(list(v.followup.measures or []), lang))
+                 for n, v in enumerate(open_, 1)]
+        rows = [[InlineKeyboardButton(t("followup.button", lang, target=_short(v.target.name, 24),
+                                        item=_short(v.item.name, 20)),
+                                      callback_data=f"fu:f:{v.followup.id}")] for v in open_[:MAX_BUTTONS]]
+        rows += [[InlineKeyboardButton("✔ " + t("followup.button", lang, target=_short(v.target.name, 24),
+                                                 item=_short(v.item.name, 20)),
+                                       callback_data=f"fu:f:{v.followup.id}")]
+                 for v in closed[:max(0, MAX_BUTTONS - len(rows))]]
+    if not rows:
+        await update.effective_message.reply_text(t("followup.none", lang))
+        return END
+    now = time.time()
+    draft: Draft = {"started": now, "touched": now}
+    context.user_data[FOLLOWUP] = draft
+    text = t("followup.list", lang, open=len(open_), lines="\n".join(lines) or t("followup.no_open", lang),
+             closed=t("followup.list_closed", lang, count=len(closed)) if closed else "")
+    await _prompt(update, draft, text, InlineKeyboardMarkup(rows))
+    return FollowUpState.CHOOSING_FOLLOWUP
+
+
+def _measures_keyboard(draft: Draft, lang: str) -> InlineKeyboardMarkup:
+    chosen = set(draft.get("measures") or [])
+    rows = [[InlineKeyboardButton(("✅ " if m in chosen else "") + _measure_label(m, lang), callback_data=f"fu:m:{i}")]
+            for i, m in enumerate(corrections.MEASURES)]
+    rows.append([InlineKeyboardButton(t("followup.next_button", lang), callback_data="fu:next")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _load_open(session, actor: Actor, draft: Draft) -> tuple[corrections.FollowUpView | None, str | None]:
+    """The draft's follow-up re-read now: (view, None) if still open and the caller's department's; else
+    (view or None, error text key)."""
+    try:
+        view = corrections.followup_view(session, int(draft.get("fid") or 0), _person(session, actor))
+    except FollowUpError as exc:
+        return None, exc.key
+    if view.followup.state != "open":
+        return view, "followup.readonly"
+    return view, None
+
+
+@_step(FOLLOWUP)
+async def pick_followup_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    parts = _parts(update, "fu:f", 1)
+    ids = _ints(parts) if parts else None
+    if ids is None or not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    cfg = context.cfg
+    with context.sessions.begin() as session:
+        try:
+            view = corrections.followup_view(session, ids[0], _person(session, actor))
+        except FollowUpError as exc:
+            view, error = None, t(exc.key, lang, **exc.params)
+        else:
+            error = None
+            card = _card(view, cfg, lang)
+            closed = view.followup.state != "open"
+            fu = view.followup
+            amount = f"{fu.penalty_amount:.2f}" if fu.penalty_amount is not None else None
+            updated = fu.updated_at.isoformat()
+            measures = list(fu.measures or [])
+    if view is None:
+        await refuse(update, error)
+        return None
+    await update.callback_query.answer()
+    if closed:  # read-only: show it, keep the list for another choice
+        await update.effective_message.reply_text(card + "\n\n" + t("followup.readonly", lang))
+        return None
+    draft.update(fid=ids[0], measures=measures, amount=amount, updated=updated, note=None)
+    await _drop_buttons(update)
+    await _prompt(update, draft, card + "\n\n" + t("followup.pick_measures", lang), _measures_keyboard(draft, lang))
+    return FollowUpState.CHOOSING_MEASURES
+
+
+async def _gone(update: Update, context: Ctx, lang: str, view, key: str) -> object:
+    """The follow-up was closed (or left the department) meanwhile: show why, end."""
+    context.user_data.pop(FOLLOWUP, None)
+    text = t(key, lang)
+    if view is not None:
+        text = _card(view, context.cfg, lang) + "\n\n" + text
+    await refuse(update, t(key, lang))
+    await update.effective_message.reply_text(text)
+    return END
+
+
+async def _ask_note(update: Update, draft: Draft, lang: str) -> None:
+    await _prompt(update, draft, t("followup.ask_note", lang, max=corrections.MAX_TEXT),
+                  InlineKeyboardMarkup([[InlineKeyboardButton(t("followup.skip_button", lang),
+                                                              callback_data="fu:skip")]]))
+
+
+@_step(FOLLOWUP)
+async def measures_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    data = update.callback_query.data or ""
+    parts = _parts(update, "fu:m", 1)
+    index = _ints(parts) if parts else None
+    if not _from_prompt(update, draft) or (data != "fu:next" and (index is None
+                                                                   or index[0] >= len(corrections.MEASURES))):
+        await _stale(update, lang)
+        return None
+    with context.sessions.begin() as session:
+        view, error = _load_open(session, actor, draft)
+        card = _card(view, context.cfg, lang) if view is not None and error is None else ""
+    if error is not None:
+        return await _gone(update, context, lang, view, error)
+    if data != "fu:next":
+        measure = corrections.MEASURES[index[0]]
+        chosen = list(draft.get("measures") or [])
+        chosen = [m for m in chosen if m != measure] if measure in chosen else chosen + [measure]
+        draft["measures"] = [m for m in corrections.MEASURES if m in chosen]
+        await update.callback_query.answer()
+        await _edit(update, card + "\n\n" + t("followup.pick_measures", lang), _measures_keyboard(draft, lang))
+        return None
+    await update.callback_query.answer()
+    await _edit(update, t("followup.measures_chosen", lang, measures=_measures_text(draft["measures"], lang)))
+    if corrections.PENALTY in draft["measures"]:
+        current = t("followup.current_amount", lang, amount=draft["amount"]) if draft.get("amount") else ""
+        await update.effective_message.reply_text(t("followup.ask_amount", lang, current=current))
+        return FollowUpState.TYPING_AMOUNT
+    draft["amount"] = None
+    await _ask_note(update, draft, lang)
+    return FollowUpState.TYPING_NOTE
+
+
+@_step(FOLLOWUP)
+async def amount_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    text = (update.effective_message.text or "").strip()
+    value = corrections.parse_amount(text)
+    if value is None:
+        await update.effective_message.reply_text(t("followup.bad_amount", lang, value=_short(text, 40)))
+        return None
+    draft["amount"] = f"{value:.2f}"
+    await _ask_note(update, draft, lang)
+    return FollowUpState.TYPING_NOTE
+
+
+async def _summary(update: Update, draft: Draft, lang: str, context: Ctx, actor: Actor) -> object:
+    with context.sessions.begin() as session:
+        view, error = _load_open(session, actor, draft)
+        if error is None:
+            text = t("followup.summary", lang, target=view.target.name, item=view.item.name,
+                     measures=_measures_text(draft["measures"], lang),
+                     amount=_amount_text(draft.get("amount"), lang), note=draft.get("note") or "—")
+    if error is not None:
+        return await _gone(update, context, lang, view, error)
+    buttons = [InlineKeyboardButton(t("followup.save_button", lang), callback_data="fu:save")]
+    if draft["measures"]:  # closing needs at least one measure taken
+        buttons.append(InlineKeyboardButton(t("followup.close_button", lang), callback_data="fu:close"))
+    markup = InlineKeyboardMarkup([buttons, [InlineKeyboardButton(t("followup.cancel_button", lang),
+                                                                  callback_data="fu:cancel")]])
+    await _prompt(update, draft, text, markup)
+    return FollowUpState.CONFIRMING
+
+
+@_step(FOLLOWUP)
+async def followup_note_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    note = (update.effective_message.text or "").strip()
+    if len(note) > corrections.MAX_TEXT:
+        await update.effective_message.reply_text(t("followup.note_too_long", lang, max=corrections.MAX_TEXT))
+        return None
+    draft["note"] = note or None
+    return await _summary(update, draft, lang, context, actor)
+
+
+@_step(FOLLOWUP)
+async def skip_followup_note_callback(update: Update, context: Ctx, actor: Actor, lang: str,
+                                      draft: Draft) -> object:
+    if not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    draft["note"] = None
+    await update.callback_query.answer()
+    await _drop_buttons(update)
+    return await _summary(update, draft, lang, context, actor)
+
+
+@_step(FOLLOWUP)
+async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    data = update.callback_query.data
+    if data not in ("fu:save", "fu:close") or not _from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    close = data == "fu:close"
+    today = _today(context)
+    with context.sessions.begin() as session:
+        try:
+            fu = corrections.update_followup(
+                session, int(draft.get("fid") or 0), person=_person(session, actor),
+                measures=list(draft.get("measures") or []), amount=draft.get("amount"), note=draft.get("note"),
+                close=close, today=today,
+                expected_updated_at=dt.datetime.fromisoformat(draft["updated"]) if draft.get("updated") else None)
+        except FollowUpError as exc:
+            session.rollback()
+            error_key, error = exc.key, t(exc.key, lang, **exc.params)
+        else:
+            error_key = error = None
+            view = corrections.followup_view(session, fu.id, _person(session, actor))
+            key = "followup.closed_done" if close else "followup.saved"
+            reply = t(key, lang, target=view.target.name, item=view.item.name,
+                      measures=_measures_text(list(fu.measures), lang), date=today.isoformat())
+            updates.mark_processed(session, update.update_id)
+    if error_key == "followup.close_needs_measure":
+        await refuse(update, error)  # fix it here: the summary and its buttons stay
+        return None
+    context.user_data.pop(FOLLOWUP, None)
+    await _drop_buttons(update)
+    if error is not None:
+        await refuse(update, error)
+        await update.effective_message.reply_text(t("followup.not_saved", lang, error=error))
+        return END
+    await update.callback_query.answer()
+    await update.effective_message.reply_text(reply)
+    return END
+
+
+@_step(FOLLOWUP)
+async def followup_press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    """Text typed where a button is expected: say so, change nothing."""
+    await update.effective_message.reply_text(t("followup.press_button", lang))
+    return None
+
+
+@guard(chat="private")
+async def followup_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+    """/cancel or the 取消 button: drop the draft, change nothing."""
+    draft = context.user_data.get(FOLLOWUP)
+    if update.callback_query is not None and (not isinstance(draft, dict) or not _from_prompt(update, draft)):
+        await _stale(update, lang)
+        return None
+    context.user_data.pop(FOLLOWUP, None)
+    if update.callback_query:
+        await update.callback_query.answer()
+        await _drop_buttons(update)
+    await update.effective_message.reply_text(t("followup.cancelled", lang))
+    return END
+
+
+def followup_conversation() -> ConversationHandler:
+    """/followup: a follow-up of the department (closed ones read-only) → measures (toggle ✅; 下一步) → the
+    amount if 行政处罚 (yuan, re-asked until valid) → an optional note (跳过) → 保存 / 保存并办结 / 取消.
+    /cancel at any step; 30 idle minutes end it."""
+    text = filters.TEXT & ~filters.COMMAND
+    buttons_only = MessageHandler(text, followup_press_button_msg)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("followup", followup_cmd)],
+            states={
+                FollowUpState.CHOOSING_FOLLOWUP: [CallbackQueryHandler(pick_followup_callback, pattern=r"^fu:f:"),
+                                                  buttons_only],
+                FollowUpState.CHOOSING_MEASURES: [CallbackQueryHandler(measures_callback, pattern=r"^fu:(m:|next$)"),
+                                                  buttons_only],
+                FollowUpState.TYPING_AMOUNT: [MessageHandler(text, amount_msg)],
+                FollowUpState.TYPING_NOTE: [MessageHandler(text, followup_note_msg),
+                                            CallbackQueryHandler(skip_followup_note_callback, pattern=r"^fu:skip$")],
+                FollowUpState.CONFIRMING: [CallbackQueryHandler(save_callback, pattern=r"^fu:(save|close)$"),
+                                           buttons_only],
+            },
+            fallbacks=[CommandHandler("cancel", followup_cancel),
+                       CallbackQueryHandler(followup_cancel, pattern=r"^fu:cancel$")],
+            name="followup",
+            persistent=True,
+            allow_reentry=True,
+        )
