@@ -1089,6 +1089,17 @@ class FakeBotAPI:
         with self._cond:
             return copy.deepcopy(self._updates)
 
+    def pending_senders(self) -> set[int]:
+        """Ids of the users with an update not yet confirmed (cheap: no copies; for load drivers)."""
+        with self._cond:
+            out = set()
+            for u in self._updates:
+                body = u.get("message") or u.get("callback_query") or {}
+                sender = (body.get("from") or {}).get("id")
+                if sender is not None:
+                    out.add(sender)
+            return out
+
     def file_bytes(self, file_id: str) -> bytes:
         with self._cond:
             return self._files[file_id].data
@@ -1898,6 +1909,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Routes ``/bot<token>/<method>``, ``/file/bot<token>/<path>`` and ``/_control/<name>``."""
 
     protocol_version = "HTTP/1.1"          # keep-alive, like api.telegram.org
+    disable_nagle_algorithm = True         # headers and body go out at once: no 40 ms delayed-ACK stalls
     server_version = "FakeBotAPI/1.0"
     sys_version = ""
 

@@ -9,14 +9,22 @@ been handled. The rest of the lifecycle is the same as `Application.run_polling`
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import signal
+import time
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
 log = logging.getLogger(__name__)
+
+SLOW_UPDATE_SECONDS = 2.0
+# Benchmarks set SHUANGSUI_TIMINGS=<file>: each update's handling time is written there at shutdown.
+_TIMINGS_FILE = os.environ.get("SHUANGSUI_TIMINGS")
+_timings: list[float] = []
 
 
 def _seconds(value) -> float:
@@ -44,7 +52,13 @@ async def poll(app: Application, stop: asyncio.Event, timeout: int = 25) -> None
             backoff = min(backoff * 2, 30.0)
             continue
         for update in batch:
+            started = time.perf_counter()
             await app.process_update(update)
+            elapsed = time.perf_counter() - started
+            if _TIMINGS_FILE:
+                _timings.append(elapsed)
+            if elapsed > SLOW_UPDATE_SECONDS:
+                log.warning("update %s took %.1f s", update.update_id, elapsed)
             offset = update.update_id + 1
 
 
@@ -87,3 +101,6 @@ async def run(app: Application) -> None:
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+        if _TIMINGS_FILE:
+            with open(_TIMINGS_FILE, "w", encoding="utf-8") as fh:
+                json.dump(_timings, fh)

@@ -20,6 +20,7 @@ where it is from the database (e.g. the saved drafts), not only from its Convers
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 
@@ -38,8 +39,18 @@ MARK_GROUP = 100  # after every feature handler
 KEEP = dt.timedelta(days=7)  # Telegram keeps an unconfirmed update for 24 hours; a week is plenty
 
 
+# Update ids a handler marked inside its own unit of work during this process's life (bounded): the final
+# marker then needs no transaction of its own. If that unit of work rolled back, nothing was done, and a
+# re-delivery handling the update again is right.
+_marked_by_handler: "collections.OrderedDict[int, None]" = collections.OrderedDict()
+_MARKED_KEEP = 10_000
+
+
 def mark_processed(session: Session, update_id: int) -> None:
     """Record `update_id` as handled, in the caller's transaction. Marking it twice is harmless."""
+    _marked_by_handler[update_id] = None
+    while len(_marked_by_handler) > _MARKED_KEEP:
+        _marked_by_handler.popitem(last=False)
     values = {"update_id": update_id, "processed_at": utcnow()}
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
@@ -86,6 +97,8 @@ def install_dedup(application: Application, sessions: sessionmaker[Session], *, 
                 chat_ids=update.effective_chat.id if update.effective_chat else None,
                 user_ids=update.effective_user.id if update.effective_user else None)
             await app.update_persistence()
+        if update.update_id in _marked_by_handler:
+            return
         with sessions.begin() as session:
             mark_processed(session, update.update_id)
 

@@ -65,22 +65,21 @@ async def _start_request(update: Update, context: Ctx, actor: Actor, lang: str, 
         return
     with context.sessions.begin() as session:
         views = staffing.active_assignments(session, actor.person.id)
+        single: int | None = None
+        reply, markup = t("staff.no_assignment", lang), None
+        if views:
+            context.user_data[_REASON] = reason
         if not views:
-            await update.effective_message.reply_text(t("staff.no_assignment", lang))
-            return
-        context.user_data[_REASON] = reason
-        if kind == "swap":
+            pass
+        elif kind == "swap":
             if len(views) == 1:
-                reply, markup = None, None
                 single = views[0].assignment.id
             else:
-                single = None
                 reply = t("staff.pick_assignment", lang)
                 markup = InlineKeyboardMarkup([[InlineKeyboardButton(
                     t("staff.assignment_button", lang, number=v.campaign.number, group=v.group.number),
                     callback_data=f"swap:{v.assignment.id}")] for v in views])
         else:
-            single = None
             reply = t("staff.pick_target", lang)
             rows = []
             for v in views:
@@ -123,6 +122,7 @@ async def pick_callback(update: Update, context: Ctx, actor: Actor, lang: str) -
 async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str, assignment_id: int,
                 target_id: int | None) -> None:
     reason = context.user_data.get(_REASON, "")
+    refusal = None
     with context.sessions.begin() as session:
         person = session.get(Person, actor.person.id)
         try:
@@ -130,8 +130,7 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
                                         reason=reason, target_id=target_id)
         except staffing.StaffError as exc:
             session.rollback()
-            await refuse(update, t(exc.key, lang, **exc.params))
-            return
+            refusal = t(exc.key, lang, **exc.params)
         else:
             view = [v for v in staffing.active_assignments(session, person.id) if v.assignment.id == assignment_id][0]
             heads = staffing.approvers(session, view.assignment.department_id)
@@ -150,6 +149,9 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
             updates.mark_processed(session, update.update_id)
             reply = t("staff.filed", lang, request_id=req.id) if heads else t("staff.no_approver", lang)
             context.user_data.pop(_REASON, None)
+    if refusal is not None:
+        await refuse(update, refusal)
+        return
     if update.callback_query:
         await update.callback_query.answer()
     await update.effective_message.reply_text(reply)

@@ -5,7 +5,6 @@ is there afterwards and nothing is entered twice."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from bot import draws
 from bot.config import config_from_dict
 from bot.db import make_engine, make_sessionmaker
+from bot.simulate import ScriptedInspector
 from models import (Assignment, Campaign, CampaignItem, DrawGroup, GroupTarget, Item, Person, Result, ResultDraft,
                     Submission)
 from tests.drawsetup import prepare
@@ -41,93 +41,18 @@ def entry_bot(drawn, bot_config, tmp_path, emu):
     proc.stop()
 
 
-class Inspector:
-    """A scripted inspector: presses what a person would press, waits for the bot after each step."""
-
-    def __init__(self, emu, sessions, person: Person, group_id: int, n_items: int, problem_first: bool = False):
-        self.emu, self.sessions = emu, sessions
-        self.tg = person.telegram_user_id
-        self.person_id = person.id
-        self.department_id = person.department_id
-        self.group_id = group_id
-        self.n_items = n_items
-        self.problem_first = problem_first
-        self.user = emu.user(self.tg, person.name)
-        self.pressed_codes: list[str] = []
-        self.error: BaseException | None = None
-
-    def _signature(self):
-        msgs = self.emu.sent_to(self.tg)
-        return len(msgs), sum(len(m.edits) for m in msgs)
-
-    def _latest_with_buttons(self):
-        for msg in reversed(self.emu.sent_to(self.tg)):
-            if msg.buttons and not msg.deleted:
-                return msg
-        return None
-
-    def _mine(self, update) -> bool:
-        body = update.get("message") or update.get("callback_query") or {}
-        return (body.get("from") or {}).get("id") == self.tg
-
-    def _wait_settled(self, timeout=30):
-        """Until the bot has handled this user's updates: our polling confirms an update only after handling it."""
-        self.emu.wait_for(lambda e: not any(self._mine(u) for u in e.pending_updates()), timeout=timeout)
-
-    def send(self, text):
-        self.user.send(text)
-        self._wait_settled()
-
-    def press(self, msg, text):
-        self.user.press(msg, text)
-        self._wait_settled()
-
-    def done(self) -> bool:
-        with self.sessions.begin() as s:
-            targets = s.scalar(select(func.count()).select_from(GroupTarget).where(GroupTarget.group_id == self.group_id))
+def _inspector(emu, sessions, person: Person, group_id: int, problem_first: bool = False) -> ScriptedInspector:
+    def done() -> bool:
+        with sessions.begin() as s:
+            targets = s.scalar(select(func.count()).select_from(GroupTarget).where(GroupTarget.group_id == group_id))
             subs = s.scalar(select(func.count()).select_from(Submission).join(
-                GroupTarget, (GroupTarget.target_id == Submission.target_id)).where(
-                GroupTarget.group_id == self.group_id, Submission.department_id == self.department_id))
+                GroupTarget, GroupTarget.target_id == Submission.target_id).where(
+                GroupTarget.group_id == group_id, Submission.department_id == person.department_id))
         return subs >= targets
 
-    def step(self) -> bool:
-        """One action; False when there is nothing left to do."""
-        if self.done():
-            return False
-        msg = self._latest_with_buttons()
-        texts = msg.button_texts if msg else []
-        if any(t.startswith("5 ") for t in texts) and self.problem_first and not self.pressed_codes:
-            self.pressed_codes.append("5")
-            self.press(msg, "5 ")
-        elif any(t.startswith("1 ") for t in texts):
-            self.pressed_codes.append("1")
-            self.press(msg, "1 ")
-        elif "‹ 重选结果" in texts and "跳过" not in texts:
-            self.send("已当场责令改正，悬挂禁入标志")
-        elif "跳过" in texts:
-            self.press(msg, "跳过")
-        elif "提交" in texts:
-            self.press(msg, "提交")
-            self.send("/enter")
-        else:
-            pending = [b["text"] for b in (msg.buttons if msg else [])
-                       if b.get("callback_data", "").startswith("ent:t:") and not b["text"].startswith("✅")]
-            if pending:
-                self.press(msg, pending[0])
-            else:
-                self.send("/enter")
-        return True
-
-    def run(self, max_steps=80):
-        try:
-            if not self._latest_with_buttons():
-                self.send("/enter")
-            for _ in range(max_steps):
-                if not self.step():
-                    return
-            raise AssertionError(f"inspector {self.tg} did not finish: {self.emu.dump()}")
-        except BaseException as exc:  # reported to the main thread
-            self.error = exc
+    inspector = ScriptedInspector(emu, person.telegram_user_id, person.name, done, problem_first=problem_first)
+    inspector.person_id = person.id
+    return inspector
 
 
 def test_concurrent_entry_with_a_crash_loses_and_duplicates_nothing(emu, drawn, entry_bot):
@@ -142,10 +67,11 @@ def test_concurrent_entry_with_a_crash_loses_and_duplicates_nothing(emu, drawn, 
         items_per_dept = {d: s.scalar(select(func.count()).select_from(CampaignItem).join(Item).where(
             CampaignItem.campaign_id == cid, Item.department_id == d)) for d in by_dept}
         n_targets = s.scalar(select(func.count()).select_from(GroupTarget).where(GroupTarget.group_id == group.id))
-        inspectors = [Inspector(emu, sessions, p, group.id, items_per_dept[d], problem_first=(i == 1))
+        inspectors = [_inspector(emu, sessions, p, group.id, problem_first=(i == 1))
                       for i, (d, p) in enumerate(by_dept.items())]
+        first_items = items_per_dept[next(iter(by_dept))]
     first = inspectors[0]  # 文旅: two items per target, so a crash can land between them
-    assert first.n_items >= 2
+    assert first_items >= 2
 
     # Phase 1: the first inspector answers the first item of a target; the bot is killed right after.
     first.send("/enter")
@@ -161,7 +87,7 @@ def test_concurrent_entry_with_a_crash_loses_and_duplicates_nothing(emu, drawn, 
 
     # Phase 2: everyone at once, the first inspector resuming with /enter.
     first.send("/enter")
-    latest = first._latest_with_buttons()
+    latest = first.latest_with_buttons()
     assert latest is not None
     threads = [threading.Thread(target=i.run, daemon=True) for i in inspectors]
     for th in threads:
@@ -184,4 +110,4 @@ def test_concurrent_entry_with_a_crash_loses_and_duplicates_nothing(emu, drawn, 
         problem = s.scalars(select(Result).where(Result.code == 5)).all()
         assert len(problem) == 1 and "责令改正" in (problem[0].note or "")
     # the first inspector answered exactly one code per item: the crash did not make them answer again
-    assert len(first.pressed_codes) == n_targets * first.n_items
+    assert len(first.pressed_codes) == n_targets * first_items

@@ -1,0 +1,171 @@
+"""Benchmark: 200 simulated inspectors enter results at the same time through the local Bot API emulator over
+HTTP, against the real bot process (`python -m bot run`). Prints updates/s and handling latency (inside the bot:
+`process_update` time per update; and as a user sees it: from sending to the bot having handled it), beside a
+baseline measured in the same run: the same number of trivial updates (`/help` from a bound user) through the
+same path.
+
+    .venv/bin/python bench/bench_entry.py [--inspectors 200] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from bot import campaigns, draws, identity  # noqa: E402
+from bot.config import config_from_dict  # noqa: E402
+from bot.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from bot.fakeapi import FakeBotAPI  # noqa: E402
+from bot.sample import generate_uscc  # noqa: E402
+from bot.simulate import ScriptedInspector, drive  # noqa: E402
+from models import Assignment, Department, Item, Person, Submission, Target  # noqa: E402
+
+TOKEN = "777:BENCH"
+DEPARTMENTS = ["西华县文化广电和旅游局", "西华县市场监督管理局", "西华县公安局", "西华县消防救援大队"]
+INDUSTRY = "互联网上网服务营业场所"
+GROUP = -1009000
+
+
+def populate(sessions, n_inspectors: int) -> int:
+    per_dept = n_inspectors // 4
+    groups = per_dept // 2
+    now = dt.datetime.now(dt.timezone.utc)
+    with sessions.begin() as s:
+        deps = [Department(name=name, short_name=name[3:5]) for name in DEPARTMENTS]
+        s.add_all(deps)
+        s.flush()
+        for d in deps:
+            s.add_all([Item(department_id=d.id, name=f"{d.short_name}事项{i + 1}", content="检查内容") for i in range(2)])
+        s.execute(insert(Person), [
+            {"natural_key": f"cert:{41162200000 + i}", "name": f"检查员{i}", "department_id": deps[i % 4].id,
+             "roles": "inspector", "cert_no": str(41162200000 + i), "cert_expiry": dt.date(2030, 12, 31),
+             "active": True, "telegram_user_id": 100000 + i, "updated_at": now} for i in range(per_dept * 4)])
+        s.add(Person(natural_key="ndp:leader", name="马勇", department_id=deps[0].id, roles="leader",
+                     telegram_user_id=99999))
+        s.execute(insert(Target), [
+            {"uscc": generate_uscc(i), "is_regno": False, "name": f"网吧{i}", "address": "西华县", "industry": INDUSTRY,
+             "credit_class": "A", "status": "正常", "updated_at": now} for i in range(groups)])
+        identity.bind_group(s, GROUP, actor="bench")
+        plan = {"title": "录入基准", "lead": DEPARTMENTS[0], "departments": DEPARTMENTS, "scope": [INDUSTRY],
+                "window": {"start": dt.date(2026, 11, 2), "end": dt.date(2026, 11, 27)},
+                "inspectors_per_department": 2, "targets_per_group": 1, "sampling": {"count": groups},
+                "items": {d.name: [f"{d.short_name}事项1", f"{d.short_name}事项2"] for d in deps}}
+        cfg = config_from_dict({})
+        campaign = campaigns.create_campaign(s, plan, cfg=cfg, actor="bench").campaign
+        draws.perform_draw(s, campaign, cfg=cfg, person_id=None, actor="bench")
+        return campaign.id
+
+
+class Bot:
+    def __init__(self, emu: FakeBotAPI, db_url: str, tmp: Path):
+        self.config = tmp / "config.toml"
+        self.config.write_text(f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
+                               f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n',
+                               encoding="utf-8")
+        self.timings = tmp / "timings.json"
+        self.log = tmp / "bot.log"
+        env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+        env.update(BOT_CONFIG=str(self.config), SHUANGSUI_TIMINGS=str(self.timings), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--no-rate-limiter"], cwd=ROOT, env=env,
+                                     stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while "polling as @" not in self.log.read_text(encoding="utf-8", errors="replace"):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text(encoding="utf-8", errors="replace")[-3000:])
+            time.sleep(0.05)
+
+    def stop(self) -> list[float]:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        return json.loads(self.timings.read_text())
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def blast(emu: FakeBotAPI, users: list[ScriptedInspector], text: str) -> float:
+    """Every user sends `text` at once; each one's latency is until the bot has handled it."""
+    t0 = time.perf_counter()
+    for u in users:
+        u.user.send(text)
+    waiting = {u.tg: u for u in users}
+    while waiting:
+        pending = emu.pending_senders()
+        now = time.perf_counter()
+        for tg in [tg for tg in waiting if tg not in pending]:
+            waiting.pop(tg).latencies.append(now - t0)
+        time.sleep(0.005)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--inspectors", type=int, default=200)
+    parser.add_argument("--db", default="")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_entry_"))
+    url = args.db or f"sqlite:///{tmp}/bench.db"
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    populate(sessions, args.inspectors)
+    with sessions.begin() as s:
+        people = [(a.person.telegram_user_id, a.person.name, a.group_id, a.department_id)
+                  for a in s.scalars(select(Assignment))]
+    with FakeBotAPI(token=TOKEN, bot_username="bench_bot") as emu:
+        bot = Bot(emu, url, tmp)
+
+        # baseline: every user sends /help once, all at the same time
+        helpers = [ScriptedInspector(emu, tg, name) for tg, name, _, _ in people]
+        base_wall = blast(emu, helpers, "/help")
+        base_lat = [x for w in helpers for x in w.latencies]
+        workers = [ScriptedInspector(emu, tg, name) for tg, name, _, _ in people]
+        errors: list[BaseException] = []
+        try:
+            entry_wall = drive(emu, workers)
+        except (AssertionError, TimeoutError) as exc:
+            errors.append(exc)
+            entry_wall = float("nan")
+        timings = bot.stop()
+        produced = len(emu.calls_to("getUpdates")), sum(1 for c in emu.calls if c.method != "getUpdates")
+    entry_lat = [x for w in workers for x in w.latencies]
+    n_base = len(base_lat)
+    inside_base, inside_entry = timings[:n_base], timings[n_base:]
+    with sessions.begin() as s:
+        subs = s.scalar(select(func.count()).select_from(Submission))
+    print(f"bot handled {len(timings)} updates; {produced[1]} Bot API calls")
+    print(f"{len(people)} inspectors, {subs} department submissions, {len(entry_lat)} entry updates, "
+          f"errors: {len(errors)}{' ' + repr(errors[0])[:300] if errors else ''}")
+    print()
+    print(f"{'run':32} {'updates':>8} {'updates/s':>10} {'in-bot p50 ms':>14} {'in-bot p95 ms':>14} "
+          f"{'user p95 ms':>12}")
+    for name, n, wall, inside, user in (("baseline: /help from each user", n_base, base_wall, inside_base, base_lat),
+                                         ("result entry (/enter … 提交)", len(entry_lat), entry_wall, inside_entry,
+                                          entry_lat)):
+        print(f"{name:32} {n:8d} {n / wall:10.1f} {statistics.median(inside) * 1000:14.1f} "
+              f"{pct(inside, 0.95) * 1000:14.1f} {pct(user, 0.95) * 1000:12.1f}")
+    rate = len(entry_lat) / entry_wall
+    p95 = pct(inside_entry, 0.95) * 1000
+    print(f"goal ≥ 150 updates/s and ≤ 50 ms p95 handling: {rate:.0f}/s, {p95:.1f} ms — "
+          f"{'met' if rate >= 150 and p95 <= 50 else 'NOT met'}")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
