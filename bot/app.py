@@ -37,6 +37,10 @@ class Services:
 
 
 class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
+    # PTB builds one context per update and hands it to every handler of that update: the caller loaded by the
+    # dedup check (update id, actor) waits here for the update's first `handlers.common.load`.
+    preloaded_actor: tuple[int, identity.Actor] | None = None
+
     @property
     def cfg(self) -> Config:
         return self.bot_data.cfg

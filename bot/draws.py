@@ -35,9 +35,10 @@ class Frozen:
     department_ids: dict[str, int]
 
 
-def current_draw(session: Session, campaign_id: int) -> Draw | None:
+def current_draw(session: Session, campaign_id: int, *options: Any) -> Draw | None:
+    """The campaign's draw that is not superseded; `options`: loader options (e.g. staffing.WITHOUT_DRAW_RECORD)."""
     return session.scalar(select(Draw).where(Draw.campaign_id == campaign_id, Draw.superseded_by_id.is_(None))
-                          .order_by(Draw.id.desc()).limit(1))
+                          .order_by(Draw.id.desc()).limit(1).options(*options))
 
 
 def _over_annual_limit(session: Session, campaign: Campaign, limit: int) -> set[int]:

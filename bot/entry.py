@@ -18,13 +18,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload, lazyload
 
 from bot import audit, outbox
 from bot.draws import current_draw
-from bot.staffing import OPEN_STATES, active_assignments
+from bot.staffing import OPEN_STATES, WITHOUT_DRAW_RECORD, active_assignments
 from bot.texts import t
 from models import (Assignment, Campaign, CampaignDepartment, CampaignItem, Department, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, ResultDraft, ResultHistory, Submission, utcnow)
@@ -181,22 +181,60 @@ class _Scope:
     items: list[Item]
 
 
-def _scope(session: Session, person_id: int, group_target_id: int) -> _Scope:
-    gt = session.get(GroupTarget, group_target_id)
-    if gt is None:
+# The scope of an action in one statement: the group target with its group, draw and campaign, the person's
+# active assignment in that group (an inner join: no row = not assigned) and its department, and the department's
+# submission for the target if there is one. Built once: it is on the path of every answer.
+_SCOPE = (
+    select(GroupTarget, DrawGroup, Draw, Campaign, Assignment, Department, Submission)
+    .join(DrawGroup, DrawGroup.id == GroupTarget.group_id)
+    .join(Draw, Draw.id == DrawGroup.draw_id)
+    .join(Campaign, Campaign.id == Draw.campaign_id)
+    .join(Assignment, and_(Assignment.group_id == DrawGroup.id, Assignment.person_id == bindparam("person_id"),
+                           Assignment.active))
+    .join(Department, Department.id == Assignment.department_id)
+    .outerjoin(Submission, and_(Submission.draw_id == Draw.id, Submission.target_id == GroupTarget.target_id,
+                                Submission.department_id == Assignment.department_id))
+    .where(GroupTarget.id == bindparam("group_target_id"))
+    # Joined eagerly by default but not used here: a lazy load if ever touched. The submitter (joined) is named
+    # in every refusal of a submitted target; their department is not.
+    .options(lazyload(Campaign.lead_department), lazyload(Assignment.person), lazyload(Assignment.department),
+             defaultload(Submission.person).lazyload(Person.department), *WITHOUT_DRAW_RECORD)
+)
+
+# The department's items of the campaign, in campaign order, each with the person's draft for the target (if any).
+_ITEMS_WITH_DRAFTS = (
+    select(Item, ResultDraft)
+    .join(CampaignItem, CampaignItem.item_id == Item.id)
+    .outerjoin(ResultDraft, and_(ResultDraft.item_id == Item.id, ResultDraft.draw_id == bindparam("draw_id"),
+                                 ResultDraft.target_id == bindparam("target_id"),
+                                 ResultDraft.person_id == bindparam("person_id")))
+    .where(CampaignItem.campaign_id == bindparam("campaign_id"), Item.department_id == bindparam("department_id"))
+    .order_by(CampaignItem.position, CampaignItem.id)
+    .options(lazyload(Item.department))  # joined eagerly by default, not used here
+)
+
+
+def _load_scope(session: Session, person_id: int,
+                group_target_id: int) -> tuple[_Scope, Submission | None, dict[int, ResultDraft]]:
+    """The authorized scope, the department's submission for the target (None if open) and the person's drafts
+    by item id: two statements."""
+    row = session.execute(_SCOPE, {"person_id": person_id, "group_target_id": group_target_id}).first()
+    if row is None:  # no such target, or the person holds no active assignment in its group
         raise EntryRefused("entry.refused.not_assigned")
-    group = session.get(DrawGroup, gt.group_id)
-    draw = session.get(Draw, group.draw_id)
-    campaign = session.get(Campaign, draw.campaign_id)
-    assignment = session.scalar(select(Assignment).where(Assignment.group_id == group.id,
-                                                         Assignment.person_id == person_id, Assignment.active))
-    if assignment is None:
-        raise EntryRefused("entry.refused.not_assigned")
+    gt, group, draw, campaign, assignment, department, sub = row
     if draw.superseded_by_id is not None or campaign.state not in OPEN_STATES:
         raise EntryRefused("entry.refused.closed")
-    items = _department_items(session, campaign.id, assignment.department_id)
-    department = session.get(Department, assignment.department_id)
-    return _Scope(gt, group, draw, campaign, assignment, department, items)
+    items: list[Item] = []
+    drafts: list[ResultDraft] = []
+    for item, draft in session.execute(_ITEMS_WITH_DRAFTS, {
+            "draw_id": draw.id, "target_id": gt.target_id, "person_id": person_id, "campaign_id": campaign.id,
+            "department_id": department.id}):
+        items.append(item)
+        if draft is not None:
+            drafts.append(draft)
+    scope = _Scope(gt, group, draw, campaign, assignment, department, items)
+    # In id order, as a plain query returns them: the first draft with a date gives the chosen date (_task).
+    return scope, sub, {d.item_id: d for d in sorted(drafts, key=lambda d: d.id)}
 
 
 def _submission(session: Session, draw_id: int, target_id: int, department_id: int) -> Submission | None:
@@ -207,13 +245,6 @@ def _submission(session: Session, draw_id: int, target_id: int, department_id: i
 def _already(scope: _Scope, sub: Submission) -> AlreadySubmitted:
     return AlreadySubmitted(name=sub.person.name, submitted_at=sub.submitted_at, department=scope.department.name,
                             target=scope.gt.target.name)
-
-
-def _drafts(session: Session, scope: _Scope, person_id: int) -> dict[int, ResultDraft]:
-    rows = session.scalars(select(ResultDraft).where(
-        ResultDraft.draw_id == scope.draw.id, ResultDraft.target_id == scope.gt.target_id,
-        ResultDraft.person_id == person_id, ResultDraft.item_id.in_([i.id for i in scope.items] or [-1])))
-    return {d.item_id: d for d in rows}
 
 
 def _task(scope: _Scope, drafts: Mapping[int, ResultDraft], sub: Submission | None,
@@ -247,18 +278,16 @@ def _results(session: Session, sub: Submission) -> dict[int, Result]:
 def load_task(session: Session, person_id: int, group_target_id: int) -> TargetTask:
     """The person's view of one target (authorized now); a submitted target comes with who submitted it and the
     submitted values."""
-    scope = _scope(session, person_id, group_target_id)
-    sub = _submission(session, scope.draw.id, scope.gt.target_id, scope.department.id)
-    return _task(scope, _drafts(session, scope, person_id), sub, _results(session, sub) if sub else None)
+    scope, sub, drafts = _load_scope(session, person_id, group_target_id)
+    return _task(scope, drafts, sub, _results(session, sub) if sub else None)
 
 
 def _open_task(session: Session, person_id: int, group_target_id: int) -> tuple[_Scope, dict[int, ResultDraft]]:
     """Authorize a write: the target must not be submitted for the person's department."""
-    scope = _scope(session, person_id, group_target_id)
-    sub = _submission(session, scope.draw.id, scope.gt.target_id, scope.department.id)
+    scope, sub, drafts = _load_scope(session, person_id, group_target_id)
     if sub is not None:
         raise _already(scope, sub)
-    return scope, _drafts(session, scope, person_id)
+    return scope, drafts
 
 
 def _department_items(session: Session, campaign_id: int, department_id: int) -> list[Item]:
@@ -377,19 +406,28 @@ def set_inspection_date(session: Session, *, person_id: int, group_target_id: in
 def resume_target(session: Session, person_id: int, preferred: int | None = None) -> int | None:
     """Where /enter continues: the preferred target (the one the conversation was on) if still open to the
     person, else the target of their most recent draft that is not submitted, else their only open target."""
-    tasks = [task for task in tasks_for(session, person_id) if not task.submitted]
+    task = resume_task(session, person_id, preferred)
+    return task.group_target_id if task else None
+
+
+def resume_task(session: Session, person_id: int, preferred: int | None = None,
+                tasks: list[TargetTask] | None = None) -> TargetTask | None:
+    """The person's task where /enter continues (see `resume_target`), as `load_task` would give it: an open
+    task of `tasks_for` carries its drafts in full. `tasks`: `tasks_for(session, person_id)` if the caller has
+    it already."""
+    tasks = [task for task in (tasks_for(session, person_id) if tasks is None else tasks) if not task.submitted]
     by_gt = {task.group_target_id: task for task in tasks}
     if preferred in by_gt:
-        return preferred
-    by_key = {(task.draw_id, task.target_id): task.group_target_id for task in tasks}
+        return by_gt[preferred]
+    if len(tasks) <= 1:  # the most recent draft could only point at the one open task, if any
+        return tasks[0] if tasks else None
+    by_key = {(task.draw_id, task.target_id): task for task in tasks}
     recent = session.execute(select(ResultDraft.draw_id, ResultDraft.target_id)
                              .where(ResultDraft.person_id == person_id)
                              .order_by(ResultDraft.updated_at.desc(), ResultDraft.id.desc())).all()
     for draw_id, target_id in recent:
         if (draw_id, target_id) in by_key:
             return by_key[(draw_id, target_id)]
-    if len(tasks) == 1:
-        return tasks[0].group_target_id
     return None
 
 
@@ -414,6 +452,17 @@ class SubmitOutcome:
     campaign_entered: bool  # this submission completed the campaign (every target × department is in)
 
 
+def _existing_submission(loaded: Submission | None) -> Submission | None:
+    """The pre-check before the INSERT (a fast, friendly answer; the unique constraint stays the arbiter): the
+    department's submission as read with the scope, after the campaign lock."""
+    return loaded
+
+
+_CAMPAIGN_OF_GROUP_TARGET = (select(Draw.campaign_id).join(DrawGroup, DrawGroup.draw_id == Draw.id)
+                             .join(GroupTarget, GroupTarget.group_id == DrawGroup.id)
+                             .where(GroupTarget.id == bindparam("group_target_id")))
+
+
 def _lock_campaign(session: Session, campaign_id: int) -> Campaign:
     return session.execute(select(Campaign).where(Campaign.id == campaign_id).with_for_update(of=Campaign)
                            .execution_options(populate_existing=True)).scalar_one()
@@ -428,16 +477,14 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
     each, opens a follow-up per code 8, records `result.submit` in the audit log, tells the group leader through
     the outbox and moves the campaign drawn → inspecting → entered. `codes` labels the codes in the leader's
     message, `lang` is its fallback language."""
-    gt = session.get(GroupTarget, group_target_id)
-    if gt is None:
+    campaign_id = session.scalar(_CAMPAIGN_OF_GROUP_TARGET, {"group_target_id": group_target_id})
+    if campaign_id is None:
         raise EntryRefused("entry.refused.not_assigned")
-    draw = session.get(Draw, session.get(DrawGroup, gt.group_id).draw_id)
-    campaign = _lock_campaign(session, draw.campaign_id)  # before anything is checked: see the module docstring
-    scope = _scope(session, person_id, group_target_id)
-    existing = _existing_submission(session, scope.draw.id, scope.gt.target_id, scope.department.id)
+    campaign = _lock_campaign(session, campaign_id)  # before anything is checked: see the module docstring
+    scope, loaded, drafts = _load_scope(session, person_id, group_target_id)  # after the lock
+    existing = _existing_submission(loaded)
     if existing is not None:
         raise _already(scope, existing)
-    drafts = _drafts(session, scope, person_id)
     task = _task(scope, drafts, None)
     if not task.complete:
         raise EntryRefused("entry.refused.incomplete", count=task.total - task.answered)
@@ -458,10 +505,12 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
         raise _already(scope, winner) from None
 
     followups = 0
+    results: dict[int, Result] = {}
     for state in task.items:
         result = Result(submission_id=sub.id, draw_id=scope.draw.id, target_id=scope.gt.target_id,
                         item_id=state.item_id, department_id=scope.department.id, code=state.code, note=state.note,
                         version=1)
+        results[state.item_id] = result  # the submitted values shown back: no need to read them again
         session.add(result)
         session.flush()
         session.add(ResultHistory(result_id=result.id, version=1, code=state.code, note=state.note,
@@ -505,15 +554,10 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
                    lines=result_lines(task, codes or {}, llang)))
         notified = True
     session.flush()
-    submitted = _task(scope, {}, sub, _results(session, sub))
+    submitted = _task(scope, {}, sub, results)
     return SubmitOutcome(submission_id=sub.id, task=submitted, inspection_date=day, result=result_text,
                          problem=problem, followups=followups, leader_name=leader.name if leader else None,
                          leader_notified=notified, campaign_state=campaign.state, campaign_entered=entered)
-
-
-def _existing_submission(session: Session, draw_id: int, target_id: int, department_id: int) -> Submission | None:
-    """The pre-check before the INSERT (a fast, friendly answer; the unique constraint stays the arbiter)."""
-    return _submission(session, draw_id, target_id, department_id)
 
 
 def code_text(code: int | None, codes: Mapping[int, str]) -> str:
@@ -600,7 +644,7 @@ def progress(session: Session, campaign_id: int) -> Progress:
     with_items = set(session.scalars(select(Item.department_id).join(CampaignItem, CampaignItem.item_id == Item.id)
                                      .where(CampaignItem.campaign_id == campaign_id)))
     departments = [d for d in departments if d.id in with_items]
-    draw = current_draw(session, campaign_id)
+    draw = current_draw(session, campaign_id, *WITHOUT_DRAW_RECORD)  # only its id is needed
     groups: list[GroupProgress] = []
     totals = {d.id: [0, 0] for d in departments}
     if draw is not None:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -53,8 +53,12 @@ class Actor:
         return f"person:{self.person.id}" if self.person else f"tg:{self.telegram_id}"
 
 
+# Built once: it runs at every update.
+_PERSON_BY_TELEGRAM_ID = select(Person).where(Person.telegram_user_id == bindparam("telegram_id"))
+
+
 def load_actor(session: Session, telegram_id: int, config_admins: Iterable[int] = ()) -> Actor:
-    person = session.scalar(select(Person).where(Person.telegram_user_id == telegram_id))
+    person = session.scalar(_PERSON_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
     config_admin = telegram_id in set(config_admins)
     roles = set(person.role_set) if person and person.active else set()
     if config_admin:

@@ -1,7 +1,8 @@
 """PTB persistence on the database (SPEC §9): conversation states and user/chat/bot/callback data live in the
 `persistence` and `conversations` tables as JSON, not in pickles.
 
-Every write is its own short transaction and an upsert, so it works the same on SQLite and PostgreSQL. PTB
+Every write is an upsert, so it works the same on SQLite and PostgreSQL, in its own short transaction — or,
+inside `save()`, in one transaction for the whole persistence run together with the caller's own writes. PTB
 calls `update_bot_data` (and `update_callback_data`) on every persistence run whether or not anything changed;
 we remember the JSON last written for each key and skip identical writes, so an idle bot does not take the
 SQLite write lock every `update_interval` seconds.
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, PersistenceInput
 
 from models import ConversationRow, PersistenceEntry, utcnow
 
@@ -59,21 +61,48 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _upsert(session: Session, model: type, keys: dict[str, Any], values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE on SQLite and PostgreSQL; select-then-write elsewhere."""
+_UPDATES: dict[tuple[type, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _update_statement(model: type, keys: tuple[str, ...], values: tuple[str, ...]) -> Any:
+    """UPDATE <table> SET <values> WHERE <keys> with every value a parameter (keys as k_<name>), built once per
+    shape: on the table (Core), since the ORM's bulk-update layer adds nothing here."""
+    shape = (model, keys, values)
+    stmt = _UPDATES.get(shape)
+    if stmt is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        stmt = _UPDATES[shape] = update(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+    return stmt
+
+
+def _upsert(session: Session, model: type, keys: dict[str, Any], values: dict[str, Any], *,
+            exists: bool = True) -> None:
+    """Write the row of `keys`: when it `exists` (as far as the caller knows) an UPDATE, which is all it takes
+    nearly always (the same user's data and conversation are rewritten at every step); else, or if the UPDATE
+    found no row, INSERT … ON CONFLICT (keys) DO UPDATE on SQLite and PostgreSQL; elsewhere UPDATE, then INSERT
+    if it found no row. The UPDATE is preferred because SQLAlchemy compiles a dialect's ON CONFLICT statement
+    anew at every execution (it has no cache key), a plain UPDATE only once."""
     dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    upsert = dialect in ("sqlite", "postgresql")
+    if (exists or not upsert) and session.execute(_update_statement(model, tuple(keys), tuple(values)),
+                                                  {**{f"k_{k}": v for k, v in keys.items()}, **values}).rowcount:
+        return
+    if upsert:
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         stmt = insert(model).values(**keys, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=values)
-        session.execute(stmt)
+        session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=values))
         return
-    conditions = [getattr(model, k) == v for k, v in keys.items()]
-    found = session.execute(select(model.id).where(*conditions)).scalar_one_or_none()  # type: ignore[attr-defined]
-    if found is None:
-        session.add(model(**keys, **values))
-    else:
-        session.execute(update(model).where(model.id == found).values(**values))  # type: ignore[attr-defined]
+    session.add(model(**keys, **values))
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One pending change: `run` writes it in a session; `known` (the cache key) becomes `canonical` once it is
+    committed (None: forget the key)."""
+
+    run: Callable[[Session], None]
+    known: tuple[str, str]
+    canonical: str | None
 
 
 class SQLAlchemyPersistence(BasePersistence[Data, Data, Data]):
@@ -88,6 +117,46 @@ class SQLAlchemyPersistence(BasePersistence[Data, Data, Data]):
         self.sessions = sessions
         # (kind, key) -> canonical JSON last read from or written to the database.
         self._known: dict[tuple[str, str], str] = {}
+        # While `save()` runs PTB's persistence update, the writes it makes wait here for its one transaction.
+        self._pending: list[_Write] | None = None
+
+    def _apply(self, write: _Write) -> None:
+        if self._pending is not None:
+            self._pending.append(write)
+            return
+        with self.sessions.begin() as s:
+            write.run(s)
+        self._remember(write)
+
+    def _remember(self, write: _Write) -> None:
+        if write.canonical is None:
+            self._known.pop(write.known, None)
+        else:
+            self._known[write.known] = write.canonical
+
+    async def save(self, application: Application, also: Callable[[Session], None] | None = None) -> None:
+        """`application.update_persistence()` with every write it makes committed in one transaction, together
+        with `also(session)` (e.g. the update's processed marker): all of it is stored, or none of it."""
+        if self._pending is not None:  # a save is already collecting (not expected: updates run one at a time)
+            await application.update_persistence()
+            if also is not None:
+                with self.sessions.begin() as s:
+                    also(s)
+            return
+        self._pending = []
+        try:
+            await application.update_persistence()
+        finally:
+            pending, self._pending = self._pending, None
+        if not pending and also is None:
+            return
+        with self.sessions.begin() as s:
+            for write in pending:
+                write.run(s)
+            if also is not None:
+                also(s)
+        for write in pending:
+            self._remember(write)
 
     # --- generic rows ---------------------------------------------------------------------------------------
 
@@ -105,14 +174,16 @@ class SQLAlchemyPersistence(BasePersistence[Data, Data, Data]):
         canonical = _canonical(data)
         if self._known.get((kind, key)) == canonical:
             return
-        with self.sessions.begin() as s:
-            _upsert(s, PersistenceEntry, {"kind": kind, "key": key}, {"data": data, "updated_at": utcnow()})
-        self._known[(kind, key)] = canonical
+        now = utcnow()
+        exists = (kind, key) in self._known  # every row read at start-up or written since is known
+        self._apply(_Write(lambda s: _upsert(s, PersistenceEntry, {"kind": kind, "key": key},
+                                             {"data": data, "updated_at": now}, exists=exists),
+                           (kind, key), canonical))
 
     def _drop(self, kind: str, key: str) -> None:
-        with self.sessions.begin() as s:
-            s.execute(delete(PersistenceEntry).where(PersistenceEntry.kind == kind, PersistenceEntry.key == key))
-        self._known.pop((kind, key), None)
+        self._apply(_Write(lambda s: s.execute(delete(PersistenceEntry).where(PersistenceEntry.kind == kind,
+                                                                              PersistenceEntry.key == key)),
+                           (kind, key), None))
 
     # --- user / chat / bot data ------------------------------------------------------------------------------
 
@@ -188,19 +259,20 @@ class SQLAlchemyPersistence(BasePersistence[Data, Data, Data]):
         key_json = json.dumps(list(key), separators=(",", ":"))
         known = (f"conv:{name}", key_json)
         if new_state is None:  # the conversation ended
-            with self.sessions.begin() as s:
-                s.execute(delete(ConversationRow).where(ConversationRow.name == name, ConversationRow.key == key_json))
-            self._known.pop(known, None)
+            self._apply(_Write(lambda s: s.execute(delete(ConversationRow).where(ConversationRow.name == name,
+                                                                                 ConversationRow.key == key_json)),
+                               known, None))
             return
         check_json(new_state, f"conversation {name!r} {key!r} state")
         canonical = _canonical(new_state)
         if self._known.get(known) == canonical:
             return
-        with self.sessions.begin() as s:
-            _upsert(s, ConversationRow, {"name": name, "key": key_json},
-                    {"state": new_state, "updated_at": utcnow()})
-        self._known[known] = canonical
+        now = utcnow()
+        exists = known in self._known
+        self._apply(_Write(lambda s: _upsert(s, ConversationRow, {"name": name, "key": key_json},
+                                             {"state": new_state, "updated_at": now}, exists=exists),
+                           known, canonical))
 
     async def flush(self) -> None:
-        """Nothing is buffered: every update_* call has already committed."""
+        """Nothing is buffered between calls: every update_* call (or `save()`) has already committed."""
         return None

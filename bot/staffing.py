@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bot import audit, drawalgo
 from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, StaffRequest,
                     Target, utcnow)
 
 OPEN_STATES = ("drawn", "inspecting", "entered")
+# A draw's record (its parameters, pools, digests and result: tens of kB of JSON) is not needed to know where a
+# person works; loading a Draw without it spares parsing it at every step. Read on access if ever touched.
+WITHOUT_DRAW_RECORD = (defer(Draw.public_text), defer(Draw.params), defer(Draw.pools), defer(Draw.digests),
+                       defer(Draw.result))
 
 
 class StaffError(Exception):
@@ -45,6 +49,7 @@ def active_assignments(session: Session, person_id: int) -> list[AssignmentView]
         .where(Assignment.person_id == person_id, Assignment.active, Draw.superseded_by_id.is_(None),
                Campaign.state.in_(OPEN_STATES))
         .order_by(Campaign.id, DrawGroup.number)
+        .options(*WITHOUT_DRAW_RECORD)
     ).all()
     return [AssignmentView(*r) for r in rows]
 

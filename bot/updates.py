@@ -23,13 +23,14 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
+from typing import Any, Callable
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
+from bot.persistence import SQLAlchemyPersistence
 from models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -46,24 +47,30 @@ _marked_by_handler: "collections.OrderedDict[int, None]" = collections.OrderedDi
 _MARKED_KEEP = 10_000
 
 
+_PROCESSED = ProcessedUpdate.__table__
+# INSERT … ON CONFLICT DO NOTHING (the same SQL on SQLite and PostgreSQL) as text with typed parameters: a
+# dialect's on_conflict_do_nothing() construct has no cache key, so SQLAlchemy would compile it at every update.
+_INSERT_NEW = text("INSERT INTO processed_updates (update_id, processed_at) VALUES (:update_id, :processed_at) "
+                   "ON CONFLICT DO NOTHING").bindparams(bindparam("update_id", type_=_PROCESSED.c.update_id.type),
+                                                        bindparam("processed_at", type_=_PROCESSED.c.processed_at.type))
+# On the table (Core): a one-column lookup needs nothing of the ORM.
+_ALREADY = select(_PROCESSED.c.update_id).where(_PROCESSED.c.update_id == bindparam("update_id"))
+
+
 def mark_processed(session: Session, update_id: int) -> None:
     """Record `update_id` as handled, in the caller's transaction. Marking it twice is harmless."""
     _marked_by_handler[update_id] = None
     while len(_marked_by_handler) > _MARKED_KEEP:
         _marked_by_handler.popitem(last=False)
     values = {"update_id": update_id, "processed_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.execute(sqlite.insert(ProcessedUpdate).values(**values).on_conflict_do_nothing())
-    elif dialect == "postgresql":
-        session.execute(postgresql.insert(ProcessedUpdate).values(**values).on_conflict_do_nothing())
+    if session.get_bind().dialect.name in ("sqlite", "postgresql"):
+        session.execute(_INSERT_NEW, values)
     elif not already_processed(session, update_id):
         session.execute(insert(ProcessedUpdate).values(**values))
 
 
 def already_processed(session: Session, update_id: int) -> bool:
-    return session.scalar(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)) \
-        is not None
+    return session.scalar(_ALREADY, {"update_id": update_id}) is not None
 
 
 def prune(session: Session, older_than: dt.datetime) -> int:
@@ -73,34 +80,48 @@ def prune(session: Session, older_than: dt.datetime) -> int:
 
 
 def install_dedup(application: Application, sessions: sessionmaker[Session], *, flush_persistence: bool = True,
-                  prune_interval: dt.timedelta | None = dt.timedelta(hours=24)) -> None:
+                  prune_interval: dt.timedelta | None = dt.timedelta(hours=24),
+                  preload: Callable[[Session, Update, Any], None] | None = None) -> None:
     """Add the dedup check (group -100) and the marker (group 100); prune old markers daily if a job queue
     is available. No other handler may use those two groups.
 
     With `flush_persistence` the marker first writes the application's persistence (conversation states,
     user/chat data), so a handled update's new state is in the database before the update counts as handled.
+    `preload(session, update, context)` runs in the dedup check's transaction for an update not handled yet (to
+    read what every handler of the update needs first, in the same transaction).
     """
 
     async def skip_processed(update: Update, _context) -> None:  # noqa: ANN001
         with sessions.begin() as session:
             seen = already_processed(session, update.update_id)
+            if not seen and preload is not None:
+                preload(session, update, _context)
         if seen:
             log.info("update %s was already handled; dropped", update.update_id)
             raise ApplicationHandlerStop
 
     async def mark_handled(update: Update, context) -> None:  # noqa: ANN001
         app = context.application
+        marked = update.update_id in _marked_by_handler
+
+        def mark(session: Session) -> None:
+            mark_processed(session, update.update_id)
+
         if flush_persistence and app.persistence is not None:
-            # Save the conversation state and user/chat data this update changed *before* the marker:
+            # Save the conversation state and user/chat data this update changed *before* or *with* the marker:
             # otherwise a crash within PTB's update_interval would keep the marker and lose the new state.
             app.mark_data_for_update_persistence(
                 chat_ids=update.effective_chat.id if update.effective_chat else None,
                 user_ids=update.effective_user.id if update.effective_user else None)
+            if isinstance(app.persistence, SQLAlchemyPersistence):
+                # The state and the marker in one transaction.
+                await app.persistence.save(app, also=None if marked else mark)
+                return
             await app.update_persistence()
-        if update.update_id in _marked_by_handler:
+        if marked:
             return
         with sessions.begin() as session:
-            mark_processed(session, update.update_id)
+            mark(session)
 
     async def prune_job(_context) -> None:  # noqa: ANN001
         with sessions.begin() as session:

@@ -12,7 +12,7 @@ from bot import identity, outbox, updates
 from bot.texts import t
 from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, staff,
                       start)
-from handlers.common import lang_of, load
+from handlers.common import lang_of, load, preload
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def error_handler(update: object, context) -> None:
 
 def register(app: Application) -> None:
     # -- exactly-once: drop re-delivered updates (group -100), mark handled ones (group 100)
-    updates.install_dedup(app, app.bot_data.sessions)
+    updates.install_dedup(app, app.bot_data.sessions, preload=preload)
 
     # -- conversations first: while one is active, its states take the user's messages and buttons
     app.add_handler(campaigns.new_conversation())  # /new (leaders, private)

@@ -7,6 +7,7 @@ import functools
 import logging
 from typing import Awaitable, Callable
 
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.constants import ChatType
 
@@ -28,15 +29,35 @@ def lang_of(update: Update, context: Ctx, actor: Actor | None) -> str:
     return normalize_lang(user.language_code if user else None) or context.cfg.bot.language
 
 
+def _load_actor(session: Session, user_id: int, context: Ctx) -> Actor:
+    actor = identity.load_actor(session, user_id, context.cfg.access.admins)
+    if actor.person is not None:
+        session.expunge(actor.person)
+    return actor
+
+
+def preload(session: Session, update: Update, context: Ctx) -> None:
+    """Load the caller in the transaction of the update's dedup check (bot.updates.install_dedup), saving the
+    first `load` of the update a transaction of its own. Kept on this update's context only."""
+    user = update.effective_user
+    if user is not None and isinstance(context, Ctx):
+        context.preloaded_actor = (update.update_id, _load_actor(session, user.id, context))
+
+
 def load(update: Update, context: Ctx) -> Actor | None:
+    """The caller as the database sees them now: for the update's first call the one read at the start of the
+    update (by `preload`), afterwards read again (a handler may have changed it since)."""
     user = update.effective_user
     if user is None:
         return None
+    preloaded = getattr(context, "preloaded_actor", None)
+    if preloaded is not None:
+        context.preloaded_actor = None
+        update_id, actor = preloaded
+        if update_id == update.update_id and actor.telegram_id == user.id:
+            return actor
     with context.sessions.begin() as session:
-        actor = identity.load_actor(session, user.id, context.cfg.access.admins)
-        if actor.person is not None:
-            session.expunge(actor.person)
-    return actor
+        return _load_actor(session, user.id, context)
 
 
 async def refuse(update: Update, text: str) -> None:

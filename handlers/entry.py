@@ -280,9 +280,11 @@ async def _show_next(update: Update, context: Ctx, lang: str, task: entry.Target
 
 
 async def _show_list(update: Update, context: Ctx, actor: Actor, lang: str, *, page: int = 0,
-                     edit: bool = False) -> object:
-    with context.sessions.begin() as session:
-        tasks = entry.tasks_for(session, actor.person.id)
+                     edit: bool = False, tasks: list[entry.TargetTask] | None = None) -> object:
+    """The target list; `tasks`: the person's tasks if the caller has just read them."""
+    if tasks is None:
+        with context.sessions.begin() as session:
+            tasks = entry.tasks_for(session, actor.person.id)
     if not tasks:
         context.user_data.pop(KEY, None)
         await (_edit if edit else _send)(update, t("entry.no_tasks", lang))
@@ -300,16 +302,12 @@ async def enter_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> ob
     """/enter — resume where the inspector left off (from the saved drafts), else list their targets."""
     previous = context.user_data.get(KEY)
     preferred = previous.get("gt") if isinstance(previous, dict) else None
-    task = None
     with context.sessions.begin() as session:
-        gt = entry.resume_target(session, actor.person.id, preferred if isinstance(preferred, int) else None)
-        if gt is not None:
-            try:
-                task = entry.load_task(session, actor.person.id, gt)
-            except entry.EntryRefused:  # changed in between (e.g. a re-draw): the list shows what is left
-                task = None
-    if task is None or task.submitted:
-        return await _show_list(update, context, actor, lang)
+        tasks = entry.tasks_for(session, actor.person.id)
+        task = entry.resume_task(session, actor.person.id, preferred if isinstance(preferred, int) else None,
+                                 tasks=tasks)
+    if task is None:
+        return await _show_list(update, context, actor, lang, tasks=tasks)
     resumed = task.answered > 0 or any(i.code is not None for i in task.items)
     header = "entry.resume" if resumed else "entry.target_chosen"
     await _send(update, t(header, lang, target=task.target_name, number=task.campaign_number,
@@ -533,6 +531,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
                     refusal = _refusal(exc, lang, context)
                 else:
                     updates.mark_processed(session, update.update_id)
+                    tasks = entry.tasks_for(session, actor.person.id)  # for the list shown afterwards
             break
         except IntegrityError:
             if attempt == SUBMIT_ATTEMPTS:
@@ -556,7 +555,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
     await _edit(update, text)
     if context.bot_data.outbox_worker is not None:
         context.bot_data.outbox_worker.wake()
-    return await _show_list(update, context, actor, lang)
+    return await _show_list(update, context, actor, lang, tasks=tasks)
 
 
 _ACTIONS: dict[str, Callable[..., Awaitable[object]]] = {
