@@ -29,6 +29,8 @@ from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
 from handlers.common import guard, refuse
+from handlers.common import prompt as _prompt
+from handlers.common import stale as _stale
 from models import Department, Item, Target
 
 LEADERS = ("leader",)
@@ -155,16 +157,6 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
         if "not modified" not in str(exc).lower():
             raise
 
-
-async def _prompt(update: Update, draft: Draft, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send the next question; its message id is what later button presses must come from."""
-    msg = await update.effective_message.reply_text(text, reply_markup=markup)
-    if markup is not None:
-        draft["msg"] = msg.message_id
-
-
-async def _stale(update: Update, lang: str) -> None:
-    await refuse(update, t("error.stale_button", lang))
 
 
 # ------------------------------------------------------------------------------------------------ /new

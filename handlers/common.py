@@ -114,3 +114,15 @@ def role_labels(roles: frozenset[str] | set[str], lang: str) -> str:
     if not names:
         return t("role.none", lang)
     return "、".join(names) if lang == "zh" else ", ".join(names)
+
+
+async def prompt(update: Update, draft: dict, text: str, markup=None) -> None:
+    """Send a conversation's next question; its message id is what later button presses must come from."""
+    msg = await update.effective_message.reply_text(text, reply_markup=markup)
+    if markup is not None:
+        draft["msg"] = msg.message_id
+
+
+async def stale(update: Update, lang: str) -> None:
+    """A button that no longer belongs to the current step (or to this user): refuse, change nothing."""
+    await refuse(update, t("error.stale_button", lang))

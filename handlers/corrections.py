@@ -33,6 +33,8 @@ from bot.corrections import CorrectionError, FollowUpError
 from bot.identity import Actor
 from bot.texts import t
 from handlers.common import guard, refuse
+from handlers.common import prompt as _prompt
+from handlers.common import stale as _stale
 from models import Department, Person, Result, Submission
 
 INSPECTORS = ("inspector",)
@@ -132,16 +134,6 @@ async def _drop_buttons(update: Update) -> None:
     except BadRequest:
         pass
 
-
-async def _prompt(update: Update, draft: Draft, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send the next question; its message id is what later button presses must come from."""
-    msg = await update.effective_message.reply_text(text, reply_markup=markup)
-    if markup is not None:
-        draft["msg"] = msg.message_id
-
-
-async def _stale(update: Update, lang: str) -> None:
-    await refuse(update, t("error.stale_button", lang))
 
 
 def _short(text: str, n: int) -> str:
