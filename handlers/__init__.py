@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.constants import ChatType
+from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
+                          TypeHandler, filters)
 
 from bot import identity, outbox, updates
 from bot.texts import t
@@ -45,15 +47,54 @@ async def error_handler(update: object, context) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
+# The guided flows and the user_data key each keeps its draft under: starting one ends the others.
+FLOWS = {"new": ("new_campaign", "new_campaign"), "enter": ("entry", "entry"), "correct": ("correct", "correct"),
+         "followup": ("followup", "followup")}
+FLOW_GROUP = -50  # after the dedup check (-100), before the conversations (0)
+
+
+def one_flow_at_a_time(conversations: list[ConversationHandler]) -> TypeHandler:
+    """All conversations sit in group 0, and while one waits for typed text it takes every text message: a
+    second flow started meanwhile would have its answers eaten by the first. So a flow's command ends the
+    user's other open flows first (their drafts in the database stay; /enter resumes from them)."""
+
+    async def end_other_flows(update: Update, context) -> None:
+        msg = update.effective_message
+        if msg is None or not msg.text or not msg.text.startswith("/") or update.effective_chat is None \
+                or update.effective_chat.type != ChatType.PRIVATE:
+            return
+        command = msg.text.split()[0][1:].split("@")[0].lower()
+        if command not in FLOWS:
+            return
+        keep = FLOWS[command][0]
+        for conv in conversations:
+            if conv.name == keep:
+                continue
+            # PTB keeps the states in ConversationHandler._conversations (pinned PTB 22.8; tested).
+            key = conv._get_key(update)
+            if key in conv._conversations:
+                conv._update_state(ConversationHandler.END, key)
+                draft_key = next(d for name, d in FLOWS.values() if name == conv.name)
+                context.user_data.pop(draft_key, None)
+                log.info("flow %s of user %s ended by /%s", conv.name, key, command)
+
+    return TypeHandler(Update, end_other_flows)
+
+
 def register(app: Application) -> None:
     # -- exactly-once: drop re-delivered updates (group -100), mark handled ones (group 100)
     updates.install_dedup(app, app.bot_data.sessions, preload=preload)
 
     # -- conversations first: while one is active, its states take the user's messages and buttons
-    app.add_handler(campaigns.new_conversation())  # /new (leaders, private)
-    app.add_handler(entry.entry_conversation())  # /enter (inspectors, private)
-    app.add_handler(corrections.correct_conversation())  # /correct (inspectors, private)
-    app.add_handler(corrections.followup_conversation())  # /followup (inspectors, private)
+    conversations = [
+        campaigns.new_conversation(),  # /new (leaders, private)
+        entry.entry_conversation(),  # /enter (inspectors, private)
+        corrections.correct_conversation(),  # /correct (inspectors, private)
+        corrections.followup_conversation(),  # /followup (inspectors, private)
+    ]
+    app.add_handler(one_flow_at_a_time(conversations), group=FLOW_GROUP)
+    for conversation in conversations:
+        app.add_handler(conversation)
 
     # -- commands (private unless noted)
     app.add_handler(CommandHandler("start", start.start_cmd))

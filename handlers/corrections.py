@@ -148,12 +148,6 @@ def _today(context: Ctx) -> dt.date:
     return dt.datetime.now(context.cfg.tz).date()
 
 
-def _busy(context: Ctx, other: str) -> bool:
-    """Another of these two conversations is still open for this user: its text steps would take the messages
-    meant for the new one (both sit in handler group 0), so the user finishes or /cancels it first."""
-    return isinstance(context.user_data.get(other), dict)
-
-
 def _person(session, actor: Actor) -> Person | None:
     return session.get(Person, actor.person.id) if actor.person else None
 
@@ -175,9 +169,6 @@ def _target_groups(views: list[corrections.CorrectableResult]) -> list[tuple[tup
 @guard(*INSPECTORS, chat="private")
 async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/correct — list the targets with submitted results the inspector may ask to correct."""
-    if _busy(context, FOLLOWUP):
-        await update.effective_message.reply_text(t("correct.other_open", lang))
-        return END
     context.user_data.pop(CORRECT, None)
     with context.sessions.begin() as session:
         views = corrections.correctable_results(session, _person(session, actor))
@@ -611,9 +602,6 @@ def _card(view: corrections.FollowUpView, cfg, lang: str) -> str:
 @guard(*INSPECTORS, chat="private")
 async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/followup — the department's open follow-ups (and the latest closed ones, read-only)."""
-    if _busy(context, CORRECT):
-        await update.effective_message.reply_text(t("followup.other_open", lang))
-        return END
     context.user_data.pop(FOLLOWUP, None)
     with context.sessions.begin() as session:
         person = _person(session, actor)

@@ -7,10 +7,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "There is no result you can ask to correct. You can correct submitted results of your department on "
               "the targets of your inspection group.",
     },
-    "correct.other_open": {
-        "zh": "您正在登记后续处理（/followup），请先完成或发送 /cancel 结束，再发送 /correct。",
-        "en": "You are in the middle of /followup; finish it or send /cancel first, then send /correct.",
-    },
     "correct.pick_target": {
         "zh": "申请更正检查结果（检查结果一经录入不得随意修改，更正需经本单位分管领导同意）。\n请选择检查对象（共 {count} 个）：",
         "en": "Ask for a correction of a result (entered results are locked; a correction needs your department "
@@ -167,10 +163,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "本单位目前没有后续处理记录（检查结果为“8 发现问题待后续处理”时建立）。",
         "en": "Your department has no follow-up records (they open with result “8 problem found, to be followed "
               "up”).",
-    },
-    "followup.other_open": {
-        "zh": "您正在申请更正（/correct），请先完成或发送 /cancel 结束，再发送 /followup。",
-        "en": "You are in the middle of /correct; finish it or send /cancel first, then send /followup.",
     },
     "followup.list": {
         "zh": "本单位的后续处理（未完结 {open} 项{closed}）：\n{lines}\n\n请选择一项（✔ 为已完结，仅供查看）：",

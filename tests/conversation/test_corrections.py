@@ -286,13 +286,15 @@ async def test_followup_is_the_departments_only(chat, sessions, sub):
 
 
 async def test_one_flow_at_a_time(chat, sessions, sub):
+    """Starting /followup while /correct is open ends /correct: the new flow gets the user's answers."""
     tg = _tg(sessions, sub.inspectors[WL][0])
     await chat.as_user(tg).send("/correct")
-    await chat.send("/followup")
-    assert "/cancel" in chat.last_text()
-    await chat.send("/cancel")
+    correct_buttons = [data for c in chat.replies() for _text, data in c.buttons()]
     await chat.send("/followup")
     assert "未完结" in chat.last_text()
+    assert "correct" not in chat.app.user_data[tg]
+    await chat.press_data(correct_buttons[0])  # a button of the ended /correct: refused, nothing happens
+    assert chat.alerts()
 
 
 async def test_followup_survives_a_restart(cfg, sessions, sub):
