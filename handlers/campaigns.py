@@ -9,7 +9,6 @@ checked against the database again when the campaign is created, and every step 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import time
 import unicodedata
@@ -28,7 +27,7 @@ from bot import campaigns, identity
 from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse
+from handlers.common import draft_step, guard, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Item, Target
@@ -36,7 +35,6 @@ from models import Department, Item, Target
 LEADERS = ("leader",)
 LISTERS = ("leader", "coordinator", "dept_head", "admin")
 DRAFT = "new_campaign"  # key in user_data
-IDLE_MINUTES = 30  # SPEC §6.6 uses the same idle limit for result entry
 PAGE_SIZE = 10
 MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
 END = ConversationHandler.END
@@ -62,26 +60,8 @@ Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
 # ------------------------------------------------------------------------------------------------ helpers
 
 def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
-    """A step of /new: the caller is still a leader (checked now), the draft exists and is not idle too long.
-
-    PTB's `conversation_timeout` is not restored after a restart (PTB #3522), so the idle limit is checked
-    here from the time stored in the draft."""
-
-    @guard(*LEADERS, chat="private")
-    @functools.wraps(func)
-    async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
-        draft = context.user_data.get(DRAFT)
-        now = time.time()
-        if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
-            context.user_data.pop(DRAFT, None)
-            if update.callback_query:
-                await update.callback_query.answer()
-            await update.effective_message.reply_text(t("new.expired", lang, minutes=IDLE_MINUTES))
-            return END
-        draft["touched"] = now
-        return await func(update, context, actor, lang, draft)
-
-    return wrapper
+    """A step of /new: the caller is still a leader, the draft exists and is not idle too long."""
+    return draft_step(DRAFT, LEADERS, "new.expired")(func)
 
 
 def _new_list(ids: list[Any], labels: list[str], **extra: Any) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Awaitable, Callable
 
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.ext import ConversationHandler
 
 from bot import identity
 from bot.app import Ctx
@@ -126,3 +128,37 @@ async def prompt(update: Update, draft: dict, text: str, markup=None) -> None:
 async def stale(update: Update, lang: str) -> None:
     """A button that no longer belongs to the current step (or to this user): refuse, change nothing."""
     await refuse(update, t("error.stale_button", lang))
+
+
+IDLE_MINUTES = 30  # SPEC §6.6: a guided conversation idle this long ends
+
+
+def wake_outbox(context: Ctx) -> None:
+    """Deliver what was just enqueued now rather than at the worker's next tick."""
+    if context.bot_data.outbox_worker is not None:
+        context.bot_data.outbox_worker.wake()
+
+
+def draft_step(key: str, roles: tuple[str, ...], expired_key: str):
+    """A step of a guided conversation whose draft is `user_data[key]`: the caller still holds `roles` (checked
+    now, private chat), the draft exists and has not been idle for IDLE_MINUTES. PTB's conversation_timeout is
+    not restored after a restart (PTB #3522), so the idle limit is checked from the time stored in the draft."""
+
+    def decorate(func):
+        @guard(*roles, chat="private")
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
+            draft = context.user_data.get(key)
+            now = time.time()
+            if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
+                context.user_data.pop(key, None)
+                if update.callback_query:
+                    await update.callback_query.answer()
+                await update.effective_message.reply_text(t(expired_key, lang, minutes=IDLE_MINUTES))
+                return ConversationHandler.END
+            draft["touched"] = now
+            return await func(update, context, actor, lang, draft)
+
+        return wrapper
+
+    return decorate

@@ -16,7 +16,6 @@ that stored time. Step buttons must come from the message the draft last sent (`
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 import warnings
 from enum import IntEnum
@@ -32,7 +31,7 @@ from bot.app import Ctx
 from bot.corrections import CorrectionError, FollowUpError
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse
+from handlers.common import draft_step, guard, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Person, Result, Submission
@@ -41,7 +40,6 @@ INSPECTORS = ("inspector",)
 APPROVERS = ("dept_head", "leader")
 CORRECT = "correct"  # user_data key of the /correct draft
 FOLLOWUP = "followup"  # user_data key of the /followup draft
-IDLE_MINUTES = 30  # SPEC §6.6
 MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
 END = ConversationHandler.END
 
@@ -72,33 +70,9 @@ class FollowUpState(IntEnum):
 
 # ------------------------------------------------------------------------------------------------ helpers
 
-def _wake(context: Ctx) -> None:
-    if context.bot_data.outbox_worker is not None:
-        context.bot_data.outbox_worker.wake()
-
-
 def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object]]]:
-    """A step of the conversation whose draft is `user_data[key]`: the caller is still an inspector (checked
-    now), the draft exists and has not been idle too long."""
-
-    def decorate(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
-        @guard(*INSPECTORS, chat="private")
-        @functools.wraps(func)
-        async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
-            draft = context.user_data.get(key)
-            now = time.time()
-            if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
-                context.user_data.pop(key, None)
-                if update.callback_query:
-                    await update.callback_query.answer()
-                await update.effective_message.reply_text(t(f"{key}.expired", lang, minutes=IDLE_MINUTES))
-                return END
-            draft["touched"] = now
-            return await func(update, context, actor, lang, draft)
-
-        return wrapper
-
-    return decorate
+    """A step of the conversation whose draft is `user_data[key]` (an inspector's, not idle too long)."""
+    return draft_step(key, INSPECTORS, f"{key}.expired")
 
 
 def _from_prompt(update: Update, draft: Draft) -> bool:
@@ -399,7 +373,7 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
         return END
     await update.callback_query.answer()
     await update.effective_message.reply_text(reply)
-    _wake(context)
+    wake_outbox(context)
     return END
 
 
@@ -515,7 +489,7 @@ async def correction_decide_callback(update: Update, context: Ctx, actor: Actor,
     await query.answer()
     text = f"{query.message.text}\n\n{note}" if query.message and query.message.text else note
     await _edit(update, text)  # no markup: the buttons go
-    _wake(context)
+    wake_outbox(context)
 
 
 def _announce(session, d: corrections.Decision, approver: Person, cfg, lang: str) -> str:

@@ -14,7 +14,7 @@ from bot.draw_notices import enqueue_draw_notices
 from bot.drawalgo import DrawError
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard
+from handlers.common import guard, wake_outbox
 from models import Draw
 
 _KEYWORDS = re.compile(r"\b(public|reason)=", re.IGNORECASE)
@@ -78,9 +78,7 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
     if reply:
         await message.reply_text(reply)
     else:
-        worker = context.bot_data.outbox_worker
-        if worker is not None:
-            worker.wake()
+        wake_outbox(context)
 
 
 @guard("leader", "coordinator", "admin", "dept_head")

@@ -45,7 +45,7 @@ from bot.app import Ctx
 from bot.identity import Actor
 from bot.staffing import active_assignments
 from bot.texts import t
-from handlers.common import guard, refuse
+from handlers.common import guard, refuse, wake_outbox
 from models import Person
 
 log = logging.getLogger(__name__)
@@ -558,8 +558,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
     if outcome.campaign_entered:
         text += "\n" + t("entry.campaign_entered", lang, number=task.campaign_number)
     await _edit(update, text)
-    if context.bot_data.outbox_worker is not None:
-        context.bot_data.outbox_worker.wake()
+    wake_outbox(context)
     return await _show_list(update, context, actor, lang, tasks=tasks)
 
 

@@ -11,15 +11,10 @@ from bot import campaigns, draws, identity, outbox, staffing, updates
 from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse
+from handlers.common import guard, refuse, wake_outbox
 from models import Department, Person, Target
 
 _REASON = "staff_reason"
-
-
-def _wake(context: Ctx) -> None:
-    if context.bot_data.outbox_worker is not None:
-        context.bot_data.outbox_worker.wake()
 
 
 @guard("leader")
@@ -55,7 +50,7 @@ async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                     updates.mark_processed(session, update.update_id)
                     reply = text
     await update.effective_message.reply_text(reply)
-    _wake(context)
+    wake_outbox(context)
 
 
 async def _start_request(update: Update, context: Ctx, actor: Actor, lang: str, kind: str) -> None:
@@ -155,7 +150,7 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
     if update.callback_query:
         await update.callback_query.answer()
     await update.effective_message.reply_text(reply)
-    _wake(context)
+    wake_outbox(context)
 
 
 @guard("dept_head", "leader")
@@ -184,7 +179,7 @@ async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str)
         return
     await query.answer()
     await query.edit_message_text(f"{query.message.text}\n\n{note}" if query.message and query.message.text else note)
-    _wake(context)
+    wake_outbox(context)
 
 
 def _announce(session, d: staffing.Decision, approver: Person, cfg, lang: str) -> str:
