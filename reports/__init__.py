@@ -1,1 +1,1 @@
-"""Workbook builders: pure functions, plain data in, xlsx bytes out (SPEC §8)."""
+"""Workbook builders (SPEC §8): pure functions, campaign data (`reports.data.CampaignReport`) in, .xlsx bytes out."""
