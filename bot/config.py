@@ -72,8 +72,15 @@ class RulesSection:
 
 @dataclass(frozen=True)
 class RemindersSection:
-    time: str = "09:00"
+    time: str = "09:00"  # local time of the daily checks, "HH:MM" ("HH:MM:SS" accepted)
     before_workdays: tuple[int, ...] = (5, 3, 1)
+
+    def at(self) -> dt.time:
+        """`time` as a time of day; ValueError when it is not "HH:MM" or "HH:MM:SS"."""
+        parts = self.time.split(":")
+        if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            raise ValueError(self.time)
+        return dt.time(*(int(p) for p in parts))
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,7 @@ def _validate(cfg: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"bot.timezone: unknown time zone {cfg.bot.timezone!r}") from None
     try:
-        hh, mm = cfg.reminders.time.split(":")
-        dt.time(int(hh), int(mm))
+        cfg.reminders.at()
     except ValueError:
         raise ConfigError(f'reminders.time: expected "HH:MM", got {cfg.reminders.time!r}') from None
     if any(n <= 0 for n in cfg.reminders.before_workdays):

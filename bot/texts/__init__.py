@@ -6,7 +6,7 @@ placeholders.
 
 from __future__ import annotations
 
-from bot.texts import campaign, common, corrections, directory, draw, entry, outbox
+from bot.texts import campaign, common, corrections, directory, draw, entry, outbox, reminders, report
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -22,7 +22,8 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
     return merged
 
 
-CATALOG: dict[str, dict[str, str]] = _merge(common, directory, outbox, campaign, draw, entry, corrections)
+CATALOG: dict[str, dict[str, str]] = _merge(common, directory, outbox, campaign, draw, entry, corrections, reminders,
+                                            report)
 
 
 def t(key: str, lang: str | None = None, **params) -> str:
