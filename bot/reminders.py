@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.campaigns import date_text
+from bot.campaigns import date_text, provisional_marks, recompute_provisional
 from bot.draws import current_draw
 from bot.staffing import WITHOUT_DRAW_RECORD
 from bot.texts import t
@@ -181,6 +181,7 @@ def run_tick(session: Session, cfg, now: dt.datetime) -> TickReport:
     """Enqueue everything due at `now`; idempotent (see the module docstring). The deadline reports due are
     listed in the result for the caller to send (`send_deadline_reports`)."""
     cal = WorkCalendar.from_config(cfg)
+    recompute_provisional(session, cfg)  # the calendar or config may cover the year of a 暂定 deadline by now
     day = tick_day(now, cfg)
     report = TickReport(day=day, workday=cal.is_workday(day))
     if not report.workday:
@@ -204,7 +205,7 @@ def run_tick(session: Session, cfg, now: dt.datetime) -> TickReport:
                 report.deadline_reports.append((campaign.id, f"deadline:{kind}:{due.isoformat()}"))
     for person in coordinators:
         lang = _lang(person, cfg)
-        lines = [_digest_line(c, p, cal, day, lang) for c, p in digest]
+        lines = [_digest_line(c, p, cal, day, lang, cfg) for c, p in digest]
         if lines:
             _queue(session, report, "digest", person,
                    t("rem.digest", lang, day=day.isoformat(), lines="\n".join(lines)),
@@ -215,7 +216,8 @@ def run_tick(session: Session, cfg, now: dt.datetime) -> TickReport:
 def _results_reminders(session: Session, cfg, cal: WorkCalendar, report: TickReport, campaign: Campaign,
                        pending: _Pending, day: dt.date, coordinators: list[Person]) -> None:
     due = campaign.results_due
-    due_text = {lang: date_text(due, campaign.deadlines_provisional, lang) for lang in ("zh", "en")}
+    provisional = provisional_marks(campaign, cfg)[0]
+    due_text = {lang: date_text(due, provisional, lang) for lang in ("zh", "en")}
     people = _people(session, list(pending.by_person) + list(pending.leaders.values()))
     if day < due:
         hit = _before_due(cal, due, day, cfg.reminders.before_workdays)
@@ -277,9 +279,10 @@ def _publication_reminders(session: Session, cfg, cal: WorkCalendar, report: Tic
         key_day, kind, left = day, "publish", 0
     else:
         key_day, kind, left = day, "publish_late", cal.workdays_between(due, day)
+    provisional = provisional_marks(campaign, cfg)[1]
     for person in leaders:
         lang = _lang(person, cfg)
-        due_s = date_text(due, campaign.deadlines_provisional, lang)
+        due_s = date_text(due, provisional, lang)
         key = "rem.publish_late" if kind == "publish_late" else "rem.publish"
         ready = t("rem.publish_ready" if campaign.state == "entered" else "rem.publish_waiting", lang)
         _queue(session, report, kind, person,
@@ -287,12 +290,14 @@ def _publication_reminders(session: Session, cfg, cal: WorkCalendar, report: Tic
                f"rem:{kind}:{campaign.id}:{person.id}:{key_day.isoformat()}")
 
 
-def _digest_line(campaign: Campaign, pending: _Pending | None, cal: WorkCalendar, day: dt.date, lang: str) -> str:
+def _digest_line(campaign: Campaign, pending: _Pending | None, cal: WorkCalendar, day: dt.date, lang: str,
+                 cfg) -> str:
     due = campaign.results_due
+    res, pub = provisional_marks(campaign, cfg)
     status = ""
     if due is not None and campaign.state in ENTRY_STATES:
         status = t("rem.digest_late", lang, late=cal.workdays_between(due, day)) if day > due else \
             t("rem.digest_left", lang, left=cal.workdays_between(day, due))
     return t("rem.digest_line", lang, number=campaign.number, title=campaign.title,
-             missing=pending.total if pending else 0, due=date_text(due, campaign.deadlines_provisional, lang),
-             publication=date_text(campaign.publication_due, campaign.deadlines_provisional, lang), status=status)
+             missing=pending.total if pending else 0, due=date_text(due, res, lang),
+             publication=date_text(campaign.publication_due, pub, lang), status=status)

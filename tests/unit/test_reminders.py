@@ -191,9 +191,22 @@ def test_config_overrides_move_the_days(sessions, done):
     assert rows(sessions) == []
 
 
-def test_provisional_deadline_is_marked_in_the_reminder(sessions, done):
+def test_provisional_deadline_is_marked_in_the_reminder(sessions):
+    """A window ending 2026-12-18: the results deadline lies in 2027, which chinesecalendar does not cover."""
+    from bot import draws
+    from bot.workdays import WorkCalendar
+    from tests.drawsetup import PLAN, prepare
+
+    plan = dict(PLAN, window={"start": dt.date(2026, 12, 14), "end": dt.date(2026, 12, 18)},
+                summary_due=dt.date(2027, 1, 29))
+    campaign_id = prepare(sessions, plan=plan)
     with sessions.begin() as s:
-        c = s.get(Campaign, done.campaign_id)
-        c.deadlines_provisional = True
-    tick(sessions, at("2022-10-24"))
-    assert "暂定" in rows(sessions, "before")[0].text
+        campaign = s.get(Campaign, campaign_id)
+        draws.perform_draw(s, campaign, cfg=CFG, person_id=None, actor="test")
+        campaign.state = "inspecting"
+        due = campaign.results_due
+        assert campaign.deadlines_provisional and due.year == 2027
+    day = reminders._minus_workdays(WorkCalendar(), due, 5)
+    tick(sessions, at(day.isoformat()))
+    sent = rows(sessions, "before")
+    assert sent and f"{due.isoformat()}（暂定）" in sent[0].text
