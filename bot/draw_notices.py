@@ -30,7 +30,11 @@ class GroupView:
 def group_views(session: Session, draw: Draw) -> list[GroupView]:
     certs = {a["cert_no"] for g in draw.result["groups"] for a in g["inspectors"]}
     usccs = {u for g in draw.result["groups"] for u in g["targets"]}
-    people = {p.cert_no: p for p in session.scalars(select(Person).where(Person.cert_no.in_(certs)))} if certs else {}
+    people: dict[str, Person] = {}
+    chunk = sorted(certs)
+    for i in range(0, len(chunk), 900):  # SQLite's bound-parameter limit
+        for person in session.scalars(select(Person).where(Person.cert_no.in_(chunk[i:i + 900]))):
+            people[person.cert_no] = person
     targets: dict[str, Target] = {}
     chunk = list(usccs)
     for i in range(0, len(chunk), 900):
@@ -89,8 +93,9 @@ def announcement(session: Session, draw: Draw, campaign: Campaign, views: list[G
     return text[:MAX_MESSAGE], True
 
 
-def draw_workbook(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> bytes:
-    data = DrawSheetData(
+def draw_sheet_data(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> DrawSheetData:
+    """What the 抽取结果 workbook shows of a draw (the announcement's workbook and the reports' fifth file)."""
+    return DrawSheetData(
         number=campaign.number, title=campaign.title, draw_id=draw.id,
         created=draw.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), seed=draw.seed,
         seed_source=draw.seed_source, public_text=draw.public_text, digests=draw.digests,
@@ -102,7 +107,10 @@ def draw_workbook(draw: Draw, campaign: Campaign, views: list[GroupView], tz) ->
                  "targets": [(tg.name, tg.uscc, tg.address, tg.credit_class or "未分类") for tg in v.targets]}
                 for v in views],
         pools=draw.pools)
-    return build_draw_result_workbook(data)
+
+
+def draw_workbook(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> bytes:
+    return build_draw_result_workbook(draw_sheet_data(draw, campaign, views, tz))
 
 
 def _date(d: dt.date | None) -> str:
