@@ -19,8 +19,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Preparing the reports: {number} ({targets} targets)\n{i}/{n} {name}…",
     },
     "report.progress.sending": {
-        "zh": "正在发送报表：{number}\n{i}/{n} {name}……",
-        "en": "Sending the reports: {number}\n{i}/{n} {name}…",
+        "zh": "正在发送 {count} 个文件：{number}……",
+        "en": "Sending {count} files: {number}…",
     },
     "report.progress.done": {
         "zh": "已发送 {count} 个文件：{number}《{title}》（{when} 生成）",
