@@ -8,6 +8,8 @@ from copy import copy
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -61,17 +63,22 @@ TEXT_FORMAT = "@"  # 文本: a code column stays text when someone retypes or pa
 PERCENT_FORMAT = "0.0%"
 
 
-def cjk_workbook(write_only: bool = False) -> Workbook:
-    """A workbook whose default font (font 0, the Normal style) is the CJK font.
+def cjk_workbook(write_only: bool = False, number_format: str | None = None) -> Workbook:
+    """A workbook whose default cell style (style 0, the Normal style) has the CJK font, and `number_format` if given.
 
     Every cell written without a style then renders in 宋体 too, so the big write-only sheets can write plain
-    values (the fastest path in openpyxl) and style only the cells that need more. openpyxl has no public setter for
-    the default font; `tests/unit/test_reports_tables.py` reads it back, so an openpyxl upgrade that breaks this
-    fails a test instead of silently falling back to Calibri.
+    values (the fastest path in openpyxl) and style only the cells that need more; `number_format=TEXT_FORMAT` makes
+    every plain cell 文本. openpyxl has no public setter for the default style; `tests/unit/test_reports_tables.py`
+    reads it back, so an openpyxl upgrade that breaks this fails a test instead of silently falling back to Calibri.
     """
     wb = Workbook(write_only=write_only)
     wb._fonts = IndexedList([FONT])
     wb._named_styles["Normal"].font = copy(FONT)
+    if number_format is not None:
+        default = StyleArray()
+        default.numFmtId = BUILTIN_FORMATS_REVERSE[number_format]
+        wb._cell_styles = IndexedList([default])
+        wb._named_styles["Normal"].number_format = number_format
     return wb
 
 
@@ -132,6 +139,9 @@ def clean_text(value: str) -> str:
     return _ILLEGAL_XML.sub("", value)
 
 
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
 def display_width(text: str) -> int:
     """Width of one line of text in column-width units; CJK characters count double (as in `width_for`)."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    return len(text) + len(_WIDE.findall(text))

@@ -72,8 +72,9 @@ def _row(n: int, target, departments) -> list:
     blocks = {b.department: b for b in target.departments}
     entered = [b for b in target.departments if labels.entered(b)]
     follow_ups = [i.follow_up for b in entered for i in b.items if i.follow_up is not None]
-    return [n, safe_text(target.name), safe_text(target.uscc), safe_text(target.address),
-            labels.credit_class_label(target.credit_class), target.group_number, safe_text(target.group_leader),
-            *(labels.department_result(blocks.get(d.name)) for d in departments),
-            labels.yes_no(any(b.has_problem for b in entered)), labels.follow_up_summary(follow_ups),
-            target.inspection_date]
+    row = [n, safe_text(target.name), safe_text(target.uscc), safe_text(target.address),
+           safe_text(labels.credit_class_label(target.credit_class)), target.group_number,
+           safe_text(target.group_leader), *(labels.department_result(blocks.get(d.name)) for d in departments),
+           labels.yes_no(any(b.has_problem for b in entered)), labels.follow_up_summary(follow_ups),
+           target.inspection_date]
+    return [None if v == "" else v for v in row]  # no empty string cells: a blank is no cell

@@ -241,8 +241,10 @@ def test_publicity_has_one_row_per_target_and_department_with_code_labels(report
                 assert rec["检查完成日期"] == block.inspection_date.strftime("%Y-%m-%d")
             else:
                 assert rec["检查结果"] == "未录入" and rec["检查完成日期"] is None
-    for row in ws.iter_rows(min_row=2):
+    for row in ws.iter_rows(min_row=2):  # all text: the USCC and the date paste as typed
         assert row[1].data_type == "s" and row[1].number_format == "@"
+        assert all(c.data_type == "s" and c.number_format == "@" for c in row if c.value is not None)
+        assert row[0].font.name == "宋体"
 
 
 def test_custom_codes_change_the_labels():
