@@ -74,6 +74,7 @@ class RulesSection:
 class RemindersSection:
     time: str = "09:00"  # local time of the daily checks, "HH:MM" ("HH:MM:SS" accepted)
     before_workdays: tuple[int, ...] = (5, 3, 1)
+    enabled: bool = True  # the running bot's daily job (`python -m bot tick` works either way)
 
     def at(self) -> dt.time:
         """`time` as a time of day; ValueError when it is not "HH:MM" or "HH:MM:SS"."""
@@ -90,6 +91,13 @@ class CalendarSection:
 
 
 @dataclass(frozen=True)
+class OutboxSection:
+    # A message claimed by a worker that died (kill -9, power loss) is sent by the next worker after this long.
+    # Keep it above the slowest send (a big workbook upload): a send outliving its lease may be sent twice.
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = field(default_factory=BotSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
@@ -97,6 +105,7 @@ class Config:
     rules: RulesSection = field(default_factory=RulesSection)
     reminders: RemindersSection = field(default_factory=RemindersSection)
     calendar: CalendarSection = field(default_factory=CalendarSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
     codes: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_CODES))
     warnings: tuple[str, ...] = ()
     source: str = ""
@@ -120,6 +129,7 @@ _SECTIONS: dict[str, type] = {
     "rules": RulesSection,
     "reminders": RemindersSection,
     "calendar": CalendarSection,
+    "outbox": OutboxSection,
 }
 
 
@@ -187,6 +197,8 @@ def _validate(cfg: Config) -> None:
         cfg.reminders.at()
     except ValueError:
         raise ConfigError(f'reminders.time: expected "HH:MM", got {cfg.reminders.time!r}') from None
+    if cfg.outbox.lease_seconds < 5:
+        raise ConfigError("outbox.lease_seconds: must be at least 5")
     if any(n <= 0 for n in cfg.reminders.before_workdays):
         raise ConfigError("reminders.before_workdays: every entry must be a positive integer")
     r = cfg.rules

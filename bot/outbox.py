@@ -349,12 +349,13 @@ class OutboxWorker:
     """Runs `deliver_due` from PTB's job queue; `wake()` asks for a run now instead of at the next tick."""
 
     def __init__(self, application, sessions: sessionmaker[Session], *, admin_chat_ids: AdminIds = (),
-                 limit: int = 20, max_batches: int = 10) -> None:
+                 limit: int = 20, max_batches: int = 10, lease: dt.timedelta = LEASE) -> None:
         self.application = application
         self.sessions = sessions
         self.admin_chat_ids = admin_chat_ids
         self.limit = limit
         self.max_batches = max_batches
+        self.lease = lease
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> DeliveryReport | None:
@@ -365,7 +366,7 @@ class OutboxWorker:
         async with self._lock:
             for _ in range(self.max_batches):
                 report = await deliver_due(self.application.bot, self.sessions, limit=self.limit,
-                                           admin_chat_ids=self.admin_chat_ids)
+                                           admin_chat_ids=self.admin_chat_ids, lease=self.lease)
                 total.claimed += report.claimed
                 total.sent += report.sent
                 total.retried += report.retried
@@ -388,11 +389,12 @@ class OutboxWorker:
 
 
 def start_outbox_worker(application, interval: float = 1.0, admin_chat_ids: AdminIds = (), *,
-                        sessions: sessionmaker[Session] | None = None, limit: int = 20) -> OutboxWorker:
+                        sessions: sessionmaker[Session] | None = None, limit: int = 20,
+                        lease: dt.timedelta = LEASE) -> OutboxWorker:
     """Register the repeating delivery job. `sessions` defaults to `application.bot_data.sessions`."""
     if application.job_queue is None:
         raise RuntimeError("the outbox worker needs PTB's job queue (python-telegram-bot[job-queue])")
     worker = OutboxWorker(application, sessions or application.bot_data.sessions, admin_chat_ids=admin_chat_ids,
-                          limit=limit)
+                          limit=limit, lease=lease)
     application.job_queue.run_repeating(worker.job, interval=interval, first=0, name="outbox")
     return worker

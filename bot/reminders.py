@@ -301,3 +301,23 @@ def _digest_line(campaign: Campaign, pending: _Pending | None, cal: WorkCalendar
     return t("rem.digest_line", lang, number=campaign.number, title=campaign.title,
              missing=pending.total if pending else 0, due=date_text(due, res, lang),
              publication=date_text(campaign.publication_due, pub, lang), status=status)
+
+
+def daily_checks(sessions, cfg, now: dt.datetime, *, send_reports=None) -> TickReport:
+    """The scheduled job's and `python -m bot tick`'s one code path: the tick in one transaction, then the
+    deadline reports (built outside it: a big campaign's workbooks take seconds). `send_reports(sessions,
+    campaign_id, reason, now)` → documents queued (bot.reporting); the outbox delivers everything."""
+    with sessions.begin() as session:
+        report = run_tick(session, cfg, now)
+    if send_reports is not None:
+        for campaign_id, reason in report.deadline_reports:
+            try:
+                n = send_reports(sessions, campaign_id, reason, now)
+            except Exception:  # noqa: BLE001 — one campaign's report must not stop the others' (retried next tick)
+                log.exception("deadline reports of campaign %s (%s) failed", campaign_id, reason)
+                continue
+            if n:
+                report.queued["report"] += n
+    log.info("daily checks for %s (%s): %s", report.day.isoformat(),
+             "working day" if report.workday else "not a working day", dict(report.queued) or "nothing due")
+    return report

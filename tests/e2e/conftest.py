@@ -73,7 +73,10 @@ def bot_config(tmp_path, db_url, emu) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\nbase_file_url = "{emu.base_file_url}"\n'
-        f'[database]\nurl = "{db_url}"\n[access]\nadmins = [{ADMIN_ID}]\n', encoding="utf-8")
+        f'[database]\nurl = "{db_url}"\n[access]\nadmins = [{ADMIN_ID}]\n'
+        # The daily checks run at start-up on the real date: off here, so no digest lands in another test's chats
+        # (tests/e2e/test_reminders_e2e.py turns them on).
+        '[reminders]\nenabled = false\n', encoding="utf-8")
     return path
 
 
