@@ -200,7 +200,8 @@ def run_tick(session: Session, cfg, now: dt.datetime) -> TickReport:
             _results_reminders(session, cfg, cal, report, campaign, pending, day, coordinators)
         if campaign.publication_due is not None:
             _publication_reminders(session, cfg, cal, report, campaign, day, leaders)
-        for kind, due in (("results", campaign.results_due), ("publication", campaign.publication_due)):
+        for kind, due in (("results", campaign.results_due), ("publication", campaign.publication_due),
+                          ("summary", campaign.summary_due)):
             if due is not None and due <= day:
                 report.deadline_reports.append((campaign.id, f"deadline:{kind}:{due.isoformat()}"))
     for person in coordinators:

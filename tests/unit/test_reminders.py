@@ -177,9 +177,11 @@ def test_daily_digest_to_coordinators(sessions, done):
 
 
 def test_deadline_reports_are_listed_from_the_deadline_on(sessions, done):
-    assert tick(sessions, at("2022-10-21")).deadline_reports == []
+    summary = (done.campaign_id, "deadline:summary:2022-09-30")  # the plan's summary date
+    assert tick(sessions, at("2022-09-29")).deadline_reports == []
+    assert tick(sessions, at("2022-10-21")).deadline_reports == [summary]
     report = tick(sessions, at("2022-10-24"))
-    assert report.deadline_reports == [(done.campaign_id, "deadline:publication:2022-10-24")]
+    assert report.deadline_reports == [(done.campaign_id, "deadline:publication:2022-10-24"), summary]
     report = tick(sessions, at("2022-10-31"))
     assert (done.campaign_id, "deadline:results:2022-10-31") in report.deadline_reports
 
