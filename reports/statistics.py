@@ -180,7 +180,9 @@ def build_statistics(report: CampaignReport) -> bytes:
     ws.row_dimensions[row].height = 30
 
     # Widths: department names decide column A; code labels wrap in narrow columns.
-    ws.column_dimensions["A"].width = width_for([d.name for d in report.departments] + [TOTAL], minimum=12, maximum=30)
+    # +4: a CJK character is a little wider than two digits in 宋体, and a full name should not wrap
+    names = [d.name for d in report.departments] + [TOTAL]
+    ws.column_dimensions["A"].width = width_for(names, minimum=12, maximum=30) + 4
     for col in range(2, ncols + 1):
         ws.column_dimensions[get_column_letter(col)].width = 11 if first_code <= col <= last_code else 9.5
     ws.row_dimensions[h1].height = 30
