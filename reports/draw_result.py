@@ -7,7 +7,7 @@ from io import BytesIO
 
 from openpyxl import Workbook
 
-from reports.styles import BOLD, safe_text, width_for
+from reports.styles import BOLD, CellStyle, cjk_workbook, column_width, safe_text
 
 
 @dataclass
@@ -28,21 +28,21 @@ class DrawSheetData:
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list]) -> None:
+    """A write-only sheet (a 10,000-target draw has tens of thousands of rows): bold header, widths from the
+    header and the first 500 rows, header frozen."""
     ws = wb.create_sheet(title)
-    ws.append(header)
+    for i, name in enumerate(header):
+        letter = chr(ord("A") + i)
+        ws.column_dimensions[letter].width = column_width([name] + [r[i] for r in rows[:500]])
+    ws.freeze_panes = "A2"
+    bold = CellStyle(ws, font=BOLD)
+    ws.append([bold(name) for name in header])
     for row in rows:
         ws.append([safe_text(v) for v in row])
-    for cell in ws[1]:
-        cell.font = BOLD
-    for i, _ in enumerate(header):
-        letter = ws.cell(row=1, column=i + 1).column_letter
-        ws.column_dimensions[letter].width = width_for([header[i]] + [r[i] for r in rows[:500]])
-    ws.freeze_panes = "A2"
 
 
 def build_draw_result_workbook(data: DrawSheetData) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = cjk_workbook(write_only=True)
     info = [["抽查任务编号", data.number], ["抽查任务名称", data.title], ["抽取编号", data.draw_id],
             ["抽取时间", data.created], ["算法", "v1"], ["随机种子", data.seed],
             ["种子来源", "公开值" if data.seed_source == "public" else "系统随机数（secrets）"]]
