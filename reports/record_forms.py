@@ -41,6 +41,9 @@ LINE_HEIGHT = 14.5  # points per line of 11-pt 宋体
 ROW_HEIGHT = 24.0  # a table row: room to write by hand on the printed form
 TEXT_HEIGHT = 54.0  # 处理意见 / 备注: at least three handwritten lines
 MAX_HEIGHT = 409.0  # Excel's row height limit
+# A form up to this tall (points) prints on one A4 page, shrunk if need be: one signed sheet per target, as on
+# paper. A taller one (dozens of items) keeps its size and runs onto more pages instead of becoming unreadable.
+ONE_PAGE_HEIGHT = 1100.0
 MAX_CELL = 32767  # Excel's characters per cell
 ZIP_LEVEL = 3  # vs the default 6: ~10 % larger, ~0.4 s less for 10,000 forms
 
@@ -317,6 +320,7 @@ class _Sheet:
     def __init__(self, strings: _SharedStrings, repeats: dict | None = None) -> None:
         self.strings = strings
         self.row = 0
+        self.height = 0.0  # points, all rows
         self._rows: list[str] = []
         self._merges: list[str] = []
         self._repeats = {} if repeats is None else repeats  # shared by all sheets of a workbook
@@ -327,6 +331,7 @@ class _Sheet:
         `repeats`: the same row (content and position) recurs on most forms; its XML is made once and reused.
         """
         self.row = r = self.row + 1
+        self.height += height
         if repeats:
             key = (r, height, *cells)
             hit = self._repeats.get(key)
@@ -375,7 +380,8 @@ class _Sheet:
                 f'<mergeCells count="{len(self._merges)}">{"".join(self._merges)}</mergeCells>'
                 '<printOptions horizontalCentered="1"/>'
                 '<pageMargins left="0.6" right="0.6" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                '<pageSetup paperSize="9" orientation="portrait" fitToWidth="1" fitToHeight="0"/>'
+                '<pageSetup paperSize="9" orientation="portrait" fitToWidth="1" '
+                f'fitToHeight="{1 if self.height <= ONE_PAGE_HEIGHT else 0}"/>'
                 "</worksheet>")
 
 

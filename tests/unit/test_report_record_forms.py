@@ -252,12 +252,19 @@ def test_control_characters_are_dropped():
     assert ws.title == "1_某某网吧"
 
 
+def test_a_very_long_form_runs_onto_more_pages_instead_of_shrinking():
+    report = synthetic_report(1, (40, 40, 0, 0))
+    _, wb = _load(report)
+    ws = wb.worksheets[0]
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+
+
 def test_printable_on_a4_fit_to_width(built):
     report, _, wb = built
     for ws in wb.worksheets[:3]:
         assert int(ws.page_setup.paperSize) == 9  # A4
         assert ws.page_setup.orientation == "portrait"
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 1  # one signed page per target
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
         assert ws.print_options.horizontalCentered is True
         assert ws.print_area == f"'{ws.title}'!$A$1:$E${ws.max_row}"
