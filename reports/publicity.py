@@ -1,8 +1,8 @@
 """`公示` (SPEC §8): one row per target and department, ready to enter into the national credit publicity system.
 
 One plain header row, no title rows, no merged cells, every value a string in a sheet whose default format is text
-(文本): retyping or pasting never turns a code into a number or a date into a locale format, and the 40,000 rows of
-a big campaign are written as plain values (no per-cell style), as fast as openpyxl writes anything.
+(文本): retyping or pasting never turns a code into a number or a date into a locale format. The 40,000 data rows of a
+big campaign carry no per-cell style, so `styles.append_rows` writes them (openpyxl writes the header and settings).
 
 Rows go department by department, each in target order: results are published by the department that inspected
 ("谁检查、谁录入、谁公示", seed 四(四)), so each department takes one contiguous block (the autofilter selects it too).
@@ -17,8 +17,8 @@ from openpyxl.utils import get_column_letter
 
 from reports import labels
 from reports.data import CampaignReport
-from reports.styles import (BOLD, TEXT_FORMAT, CellStyle, cjk_workbook, column_width, landscape_a4, safe_text,
-                            sheet_title)
+from reports.styles import (BOLD, TEXT_FORMAT, CellStyle, append_rows, cjk_workbook, column_width, landscape_a4,
+                            safe_text, sheet_title)
 
 SHEET = "公示"
 HEADER = ("企业名称", "统一社会信用代码", "抽查任务编号", "抽查任务名称", "检查实施机关", "抽查事项", "检查结果",
@@ -34,18 +34,17 @@ def build_publicity(report: CampaignReport) -> bytes:
         sample = [name] + [r[col - 1] for r in rows[:WIDTH_SAMPLE]]
         if name == "抽查事项":  # item lists vary by department: look at every department's, not the first ones'
             sample += [r[col - 1] for r in rows[::max(1, len(report.targets))]]
-        ws.column_dimensions[get_column_letter(col)].width = column_width(sample, minimum=8, maximum=50)
+        dim = ws.column_dimensions[get_column_letter(col)]
+        dim.width = column_width(sample, minimum=8, maximum=50)
+        dim.number_format = TEXT_FORMAT  # what is typed into the column later is text too
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{len(rows) + 1}"
     landscape_a4(ws)
-
     head = CellStyle(ws, font=BOLD, number_format=TEXT_FORMAT)
     ws.append([head(h) for h in HEADER])
-    for row in rows:
-        ws.append(row)
     buf = BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return append_rows(buf.getvalue(), rows, first_row=2)
 
 
 def _rows(report: CampaignReport):

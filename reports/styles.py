@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
+import zipfile
 from copy import copy
+from io import BytesIO
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -145,3 +149,83 @@ _WIDE = re.compile("[\u2e81-\U0010ffff]")
 def display_width(text: str) -> int:
     """Width of one line of text in column-width units; CJK characters count double (as in `width_for`)."""
     return len(text) + len(_WIDE.findall(text))
+
+
+# --- Fast rows for the big sheets ----------------------------------------------------------------------------------
+
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0 at all
+EXCEL_CELL_LIMIT = 32767  # characters in one cell; more makes Excel repair the file
+
+
+def xml_text(value: str) -> str:
+    """A cell string as XML text: control characters dropped (openpyxl would raise on them), escaped, capped."""
+    if _XML_ILLEGAL.search(value):
+        value = _XML_ILLEGAL.sub("", value)
+    return value[:EXCEL_CELL_LIMIT].translate(_XML_ESCAPES)
+
+
+def append_rows(xlsx: bytes, rows, *, first_row: int, part: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """Append plain rows (str, int, float, None) to a saved workbook's sheet, after the rows openpyxl wrote.
+
+    openpyxl spends ~10 µs per cell building an element tree (~4 s for the 320,000 cells of a 10,000-target 公示);
+    this writes the same XML openpyxl writes for an unstyled cell (`<c r="A5" t="inlineStr"><is><t>…`) from string
+    templates, ~10 times faster. The sheet keeps everything openpyxl wrote: styled title and header rows, column
+    widths, freeze panes, autofilter, print setup. Unstyled cells take the workbook's default style, so use it with
+    `cjk_workbook` (CJK font, and text format where wanted). `first_row` must follow the last row openpyxl wrote.
+    """
+    src = zipfile.ZipFile(BytesIO(xlsx))
+    sheet = src.read(part).decode("utf-8")
+    end = sheet.rfind("</sheetData>")
+    if end < 0:
+        raise ValueError(f"{part}: write at least one row with openpyxl before appending")
+    letters = [get_column_letter(c) for c in range(1, 1 + max((len(r) for r in rows), default=0))]
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != part:
+                dst.writestr(info, src.read(info.filename))
+                continue
+            fresh = zipfile.ZipInfo(part, date_time=info.date_time)
+            fresh.compress_type = zipfile.ZIP_DEFLATED
+            with dst.open(fresh, "w") as out:  # streamed: the sheet's XML is never whole in memory
+                out.write(sheet[:end].encode("utf-8"))
+                for chunk in _row_xml(rows, letters, first_row):
+                    out.write(chunk.encode("utf-8"))
+                out.write(sheet[end:].encode("utf-8"))
+    return buf.getvalue()
+
+
+def _row_xml(rows, letters: list[str], first_row: int, chunk_rows: int = 2000):
+    """The rows' XML, `chunk_rows` rows per string."""
+    escaped: dict[str, str] = {}  # most strings repeat (task number, department, results)
+    out: list[str] = []
+    add = out.append
+    for r, row in enumerate(rows, first_row):
+        add(f'<row r="{r}">')
+        for letter, value in zip(letters, row):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                text = escaped.get(value)
+                if text is None:
+                    text = xml_text(value)
+                    if text[:1].isspace() or text[-1:].isspace():
+                        text = f'<t xml:space="preserve">{text}</t>'
+                    else:
+                        text = f"<t>{text}</t>"
+                    escaped[value] = text
+                add(f'<c r="{letter}{r}" t="inlineStr"><is>{text}</is></c>')
+            elif kind is bool:
+                add(f'<c r="{letter}{r}" t="b"><v>{int(value)}</v></c>')
+            elif kind is int or (kind is float and math.isfinite(value)):
+                add(f'<c r="{letter}{r}" t="n"><v>{value!r}</v></c>')
+            else:
+                raise TypeError(f"append_rows writes str, int, finite float and None, not {value!r}")
+        add("</row>")
+        if len(out) > chunk_rows * 10:
+            yield "".join(out)
+            out.clear()
+    if out:
+        yield "".join(out)

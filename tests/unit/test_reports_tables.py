@@ -18,6 +18,7 @@ from reports.data import DepartmentInfo
 from reports.publicity import build_publicity
 from reports.statistics import build_statistics
 from reports.summary import build_summary
+from reports.styles import append_rows, cjk_workbook
 from reports.synthetic import synthetic_report
 
 PROBLEM = {2, 3, 4, 5, 6, 8, 10}  # SPEC §6.10, spelled out again on purpose
@@ -166,7 +167,7 @@ def test_summary_has_one_row_per_target_with_each_department_result(report):
         n_open = sum(1 for f in follow if f.state == "open")
         assert row["后续处理"] == (f"未完结 {n_open}" if n_open else "已完结" if follow else None)
         dates = [b.inspection_date for b in target.departments if b.submitted]
-        assert (row["检查日期"].date() if row["检查日期"] else None) == (max(dates) if dates else None)
+        assert row["检查日期"] == (max(dates).strftime("%Y-%m-%d") if dates else None)
     assert seen_multi and seen_missing
 
 
@@ -179,9 +180,10 @@ def test_summary_sheet_prints_and_filters(report):
     assert ws.print_title_rows.replace("$", "") == f"{header_row}:{header_row}"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     code = ws.cell(header_row + 1, 3)
-    assert code.data_type == "s" and code.number_format == "@"
-    assert ws.cell(header_row + 1, len(header)).number_format == "yyyy-mm-dd"
+    assert code.data_type == "s" and code.number_format == "@"  # a code is text, never a number
+    assert ws.cell(header_row + 1, 1).data_type == "n"  # 序号 stays a number
     assert ws.cell(header_row + 1, 2).font.name == "宋体"  # a plain cell: the workbook's default font is CJK
+    assert ws.cell(header_row, 2).font.b and ws.cell(header_row, 2).border.left.style == "thin"
 
 
 def test_a_department_with_codes_8_and_5_shows_5_8_and_a_problem():
@@ -198,7 +200,7 @@ def test_a_department_with_codes_8_and_5_shows_5_8_and_a_problem():
     assert rows[0][report.departments[0].label] == "5,8"
     assert rows[0][report.departments[1].label] == "1"
     assert rows[0]["是否发现问题"] == "是"
-    assert rows[0]["检查日期"].date() == dt.date(2022, 10, 11)
+    assert rows[0]["检查日期"] == "2022-10-11"
     pub = publicity_rows(build_publicity(report))
     assert pub[(target.uscc, report.departments[0].name)]["检查结果"] == "5 发现问题已责令改正；8 发现问题待后续处理"
     assert pub[(target.uscc, report.departments[1].name)]["检查结果"] == "1 未发现问题"
@@ -311,3 +313,34 @@ def test_file_stem_and_labels():
     assert labels.has_problem("1,7") is False and labels.has_problem([1, 8]) is True
     assert labels.credit_class_label(None) == "未分类" and labels.credit_class_label("B") == "B"
     assert labels.follow_up_state_label("open") == "未完结" and labels.follow_up_state_label("closed") == "已完结"
+
+
+def test_append_rows_writes_what_openpyxl_writes():
+    """The fast row writer of the big sheets produces openpyxl's own sheet XML for the same plain values."""
+    rows = [["网吧 & <吧>", 1, None, "  前后空格 ", 2.5, "'=1+1 文本"], [None, "第二行", 10**12, "a\nb", True]]
+
+    def sheet_xml(data: bytes) -> str:
+        import zipfile
+        return zipfile.ZipFile(BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+
+    def workbook(extra_rows):
+        wb = cjk_workbook(write_only=True, number_format="@")
+        ws = wb.create_sheet("表")
+        ws.append(["标题"])
+        for row in extra_rows:
+            ws.append(row)
+        buf = BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
+
+    fast = append_rows(workbook([]), rows, first_row=2)
+    assert sheet_xml(fast) == sheet_xml(workbook(rows))
+    ws = load(fast).active
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [
+        ["网吧 & <吧>", 1, None, "  前后空格 ", 2.5, "'=1+1 文本"], [None, "第二行", 10**12, "a\nb", True, None]]
+    formula_like = load(append_rows(workbook([]), [["=1+1"]], first_row=2)).active["A2"]
+    assert formula_like.data_type == "s" and formula_like.value == "=1+1"  # never a formula (builders use safe_text too)
+    with pytest.raises(TypeError):
+        append_rows(workbook([]), [[dt.date(2022, 10, 10)]], first_row=2)
+    cleaned = load(append_rows(workbook([]), [["响\x07铃"]], first_row=2)).active["A2"].value
+    assert cleaned == "响铃"  # openpyxl would refuse the control character and the whole report with it
