@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import (BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats,
                       BotCommandScopeChat)
@@ -17,6 +18,7 @@ from bot import identity
 from bot.config import Config
 from bot.persistence import SQLAlchemyPersistence
 from bot.texts import t
+from models import Person
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class Services:
     cfg: Config
     sessions: sessionmaker[Session]
     outbox_worker: Any = None  # set by handlers.register; wake() it after enqueueing
+    report_sender: Any = None  # set by handlers.register; handlers.report.wake_reports() after a campaign is entered
 
     def __init__(self, cfg: Config | None = None, sessions: sessionmaker[Session] | None = None):
         # PTB instantiates bot_data with no arguments; build_application fills it in.
@@ -52,18 +55,30 @@ class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
 
 PRIVATE_COMMANDS = ("start", "help", "enter", "tasks", "correct", "followup", "cancel", "me", "lang", "targets", "items",
                     "campaigns", "swap", "recuse")
-LEADER_COMMANDS = ("new", "leader", "progress")
+LEADER_COMMANDS = ("new", "leader", "progress", "report", "publish")
+COORDINATOR_COMMANDS = ("progress", "report")
 STAFF_COMMANDS = ("people",)
 ADMIN_COMMANDS = ("invite", "template", "people")
-GROUP_COMMANDS = ("help", "draw", "verify", "progress", "leader", "campaigns", "bindgroup")
+GROUP_COMMANDS = ("help", "draw", "verify", "progress", "leader", "publish", "campaigns", "bindgroup")
+ROLE_COMMANDS = (("leader", LEADER_COMMANDS), ("coordinator", COORDINATOR_COMMANDS), ("admin", ADMIN_COMMANDS))
 
 
 def _commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:
     return [BotCommand(name, t(f"cmd.{name}", lang)) for name in names]
 
 
+def role_menu(roles: frozenset[str] | set[str]) -> tuple[str, ...]:
+    """A private chat's menu for a person holding `roles`: everyone's commands, then their roles' commands."""
+    names = list(PRIVATE_COMMANDS)
+    for role, commands in ROLE_COMMANDS:
+        if role in roles:
+            names += commands
+    return tuple(dict.fromkeys(names))
+
+
 async def set_command_menus(app: Application) -> None:
-    """Command menus per scope: private chats, group chats, and each bound admin's own chat."""
+    """Command menus per scope: private chats, group chats, and the own chat of each bound admin, leader and
+    coordinator (their roles' commands added)."""
     services: Services = app.bot_data
     bot = app.bot
     for lang, code in (("zh", None), ("en", "en")):
@@ -71,15 +86,21 @@ async def set_command_menus(app: Application) -> None:
                                   language_code=code)
         await bot.set_my_commands(_commands(GROUP_COMMANDS, lang), scope=BotCommandScopeAllGroupChats(),
                                   language_code=code)
+    menus: dict[int, tuple[set[str], str]] = {}  # chat id → (roles, language)
     with services.sessions.begin() as session:
-        admins = identity.admin_chat_ids(session, services.cfg.access.admins)
-    admin_menu = tuple(dict.fromkeys(PRIVATE_COMMANDS + ADMIN_COMMANDS))
-    for chat_id in admins:
+        for chat_id in identity.admin_chat_ids(session, services.cfg.access.admins):
+            menus[chat_id] = ({"admin"}, services.cfg.bot.language)
+        for person in session.scalars(select(Person).where(Person.telegram_user_id.is_not(None), Person.active)):
+            roles = {role for role, _ in ROLE_COMMANDS if person.has_role(role)}
+            if roles:
+                chat_id = int(person.telegram_user_id)  # type: ignore[arg-type]
+                known = menus.get(chat_id, (set(), services.cfg.bot.language))[0]
+                menus[chat_id] = (known | roles, person.language or services.cfg.bot.language)
+    for chat_id, (roles, lang) in sorted(menus.items()):
         try:
-            await bot.set_my_commands(_commands(admin_menu, services.cfg.bot.language),
-                                      scope=BotCommandScopeChat(chat_id))
-        except TelegramError as exc:  # an admin who never opened the bot: the menu waits for next start
-            log.info("admin menu for %s not set: %s", chat_id, exc)
+            await bot.set_my_commands(_commands(role_menu(roles), lang), scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:  # someone who never opened the bot: the menu waits for the next start
+            log.info("menu for %s not set: %s", chat_id, exc)
 
 
 async def post_init(app: Application) -> None:

@@ -12,8 +12,8 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, Con
 
 from bot import identity, outbox, updates
 from bot.texts import t
-from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, staff,
-                      start)
+from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
+                      staff, start)
 from handlers.common import lang_of, load, preload
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))  # private or the bound group
     app.add_handler(CommandHandler("tasks", entry.tasks_cmd))  # an inspector's assignments and deadlines
     app.add_handler(CommandHandler("progress", entry.progress_cmd))  # leaders, coordinators; private or group
+    app.add_handler(CommandHandler("report", report.report_cmd))  # leaders, coordinators; private (a group is told)
+    app.add_handler(CommandHandler("publish", report.publish_cmd))  # leaders; private or the bound group
 
     # -- admin commands
     app.add_handler(CommandHandler("invite", invite.invite_cmd))
@@ -143,3 +145,4 @@ def register(app: Application) -> None:
     cfg = app.bot_data.cfg
     app.bot_data.outbox_worker = outbox.start_outbox_worker(
         app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins))
+    app.bot_data.report_sender = report.start_report_sender(app)  # automatic report sends; first run at start-up

@@ -46,6 +46,7 @@ from bot.identity import Actor
 from bot.staffing import active_assignments
 from bot.texts import t
 from handlers.common import guard, refuse, wake_outbox
+from handlers.report import wake_reports
 from models import Person
 
 log = logging.getLogger(__name__)
@@ -559,6 +560,8 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
         text += "\n" + t("entry.campaign_entered", lang, number=task.campaign_number)
     await _edit(update, text)
     wake_outbox(context)
+    if outcome.campaign_entered:  # the coordinators' reports, once (bot.reporting: built off the event loop)
+        wake_reports(context)
     return await _show_list(update, context, actor, lang, tasks=tasks)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import identity
-from bot.app import ADMIN_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
+from bot.app import ADMIN_COMMANDS, COORDINATOR_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
 from bot.identity import Actor
 from bot.texts import LANGS, t
 from handlers.common import guard, lang_of, load, refuse, role_labels
@@ -74,6 +74,8 @@ async def help_cmd(update: Update, context: Ctx) -> None:
         names.append("people")
     if actor.has("leader"):
         names += [n for n in LEADER_COMMANDS if n not in names] + ["draw", "verify"]
+    if actor.has("coordinator"):
+        names += [n for n in COORDINATOR_COMMANDS if n not in names]
     if actor.is_admin:
         names += [n for n in ADMIN_COMMANDS if n not in names] + ["bindgroup"]
     lines = [t("help.header", lang)] + [f"/{n} — {t(f'cmd.{n}', lang)}" for n in names]

@@ -4,6 +4,7 @@ refusals for unknown users and wrong roles."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 from sqlalchemy import select, update
@@ -157,6 +158,12 @@ async def test_command_menus_set_per_scope_on_start(cfg, sessions, people):
     await app.shutdown()
     scopes = [(c.params.get("scope") or {}).get("type") for c in request.calls if c.method == "setMyCommands"]
     assert "all_private_chats" in scopes and "all_group_chats" in scopes and "chat" in scopes
-    admin_menus = [c for c in request.calls if c.method == "setMyCommands"
-                   and (c.params.get("scope") or {}).get("type") == "chat"]
-    assert {int(c.params["scope"]["chat_id"]) for c in admin_menus} == {6001, CONFIG_ADMIN_ID}
+
+    def names(commands) -> list[str]:
+        return [cmd["command"] for cmd in (json.loads(commands) if isinstance(commands, str) else commands)]
+
+    own_menus = {int(c.params["scope"]["chat_id"]): names(c.params["commands"]) for c in request.calls
+                 if c.method == "setMyCommands" and (c.params.get("scope") or {}).get("type") == "chat"}
+    assert set(own_menus) == {6001, 6002, CONFIG_ADMIN_ID}  # the admins' and the leader's own chats
+    assert "invite" in own_menus[6001] and "report" not in own_menus[6001]
+    assert {"report", "publish", "new"} <= set(own_menus[6002]) and "invite" not in own_menus[6002]
