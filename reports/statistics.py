@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from openpyxl.chart import BarChart, Reference, Series
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
@@ -217,7 +218,10 @@ def _add_chart(ws, report: CampaignReport, codes: list[int], first_code: int, la
     for r, dept in zip(range(first_row, last_row + 1), report.departments):
         values = Reference(ws, min_col=first_code, max_col=last_code, min_row=r, max_row=r)
         chart.series.append(Series(values, title=safe_text(dept.label or dept.name)))
-    chart.set_categories(Reference(ws, min_col=first_code, max_col=last_code, min_row=header_row, max_row=header_row))
+    # The categories are the code labels (text): a strRef, where openpyxl's set_categories would write a numRef.
+    categories = Reference(ws, min_col=first_code, max_col=last_code, min_row=header_row, max_row=header_row)
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f=str(categories)))
     chart.width = 26
     chart.height = max(8.0, 1.1 * len(codes) + 3)
     ws.add_chart(chart, f"A{anchor_row}")

@@ -117,6 +117,10 @@ def test_statistics_title_chart_and_print_setup(report):
     assert len(ws._charts) == 1
     chart = ws._charts[0]
     assert len(chart.series) == len(report.departments)
+    first, last = chart.series[0], chart.series[-1]
+    assert first.cat.strRef.f.endswith("$H$5:$Q$5")  # the ten code labels, as text categories
+    last_row = 5 + len(report.departments)
+    assert first.val.numRef.f.endswith("$H$6:$Q$6") and last.val.numRef.f.endswith(f"$H${last_row}:$Q${last_row}")
     assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.page_setup.fitToWidth == 1
     assert ws.merged_cells.ranges  # the grouped header
