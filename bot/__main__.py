@@ -198,6 +198,34 @@ def cmd_report(cfg, args) -> int:
     return 0
 
 
+_AUDIT_PROBLEMS = {
+    "changed": "被修改 / changed",
+    "deleted": "被删除 / deleted",
+    "out_of_order": "顺序被调换 / out of order",
+    "added": "不是由机器人追加的 / not appended by the bot",
+    "anchor": "尾部锚点缺失或损坏 / tail anchor missing or damaged",
+}
+
+
+def cmd_audit(cfg, args) -> int:
+    """`audit verify`: walk the hash chain and its tail anchor; exit 1 naming the first bad row."""
+    from bot import audit
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with _open_db(cfg).begin() as session:
+        out = audit.verify(session)
+    if out.ok:
+        print(f"完整 / intact: {out.rows} rows; head {out.head}")
+        return 0
+    what = _AUDIT_PROBLEMS.get(out.problem, out.problem)
+    row = f"第 {out.bad_id} 行 / row {out.bad_id}" if out.bad_id is not None else "日志 / the log"
+    action = f"（{out.action}）" if out.action else ""
+    moved = f"，此处是原第 {out.moved_from} 行 / it holds row {out.moved_from}" if out.moved_from else ""
+    print(f"不完整 / BROKEN: {row}{action} {what}{moved} — {out.reason}; "
+          f"{out.rows} rows before it hold")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="双随机抽查助手")
     parser.add_argument("--config", help="config file (default: BOT_CONFIG or ./config.toml)")
@@ -236,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_draw)
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("audit", help="audit log: verify (the hash chain; exit 1 names the first bad row)")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check every row of the audit log and its tail anchor")
+    p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     if args.command == "draw" and args.draw_command == "verify":

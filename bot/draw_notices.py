@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,16 +28,19 @@ class GroupView:
     targets: list[Target]
 
 
-def group_views(session: Session, draw: Draw) -> list[GroupView]:
+def group_views(session: Session, draw: Draw, targets: Mapping[str, Any] | None = None) -> list[GroupView]:
+    """The draw's groups as drawn, with their people and targets. `targets`: uscc → target (anything with the
+    Target columns read) the caller has already loaded; only the others are looked up."""
     certs = {a["cert_no"] for g in draw.result["groups"] for a in g["inspectors"]}
-    usccs = {u for g in draw.result["groups"] for u in g["targets"]}
+    known = dict(targets or {})
+    usccs = {u for g in draw.result["groups"] for u in g["targets"] if u not in known}
     people: dict[str, Person] = {}
     chunk = sorted(certs)
     for i in range(0, len(chunk), 900):  # SQLite's bound-parameter limit
         for person in session.scalars(select(Person).where(Person.cert_no.in_(chunk[i:i + 900]))):
             people[person.cert_no] = person
-    targets: dict[str, Target] = {}
-    chunk = list(usccs)
+    targets = known
+    chunk = sorted(usccs)
     for i in range(0, len(chunk), 900):
         for target in session.scalars(select(Target).where(Target.uscc.in_(chunk[i:i + 900]))):
             targets[target.uscc] = target

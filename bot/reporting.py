@@ -159,31 +159,41 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
                 .where(Result.draw_id == draw.id)):
             results[(tid, iid)] = (code, note, follow_ups.get(rid))
 
+        # Plain values out of the ORM objects once: the loop below runs for every target × department × item.
+        specs = [(cd.department_id, cd.department.name, cd.department.label,
+                  [(i.id, i.name, i.content) for i in items[cd.department_id]]) for cd in with_items]
+        # A department not submitted yet looks the same on every target: one shared (immutable) block.
+        not_submitted = {did: DepartmentBlock(department=name, label=label, items=tuple(
+            ItemResult(item=iname, content=content, code=None) for _iid, iname, content in its))
+            for did, name, label, its in specs}
+        group_info = {gid: (g.number, leader_names.get(g.leader_person_id), group_inspectors.get(gid, ()))
+                      for gid, g in groups.items()}
         rows = session.execute(
-            select(GroupTarget.group_id, Target).join(Target, Target.id == GroupTarget.target_id)
+            select(GroupTarget.group_id, Target.id, Target.name, Target.uscc, Target.legal_rep, Target.address,
+                   Target.credit_class)
+            .join(Target, Target.id == GroupTarget.target_id)
             .join(DrawGroup, DrawGroup.id == GroupTarget.group_id).where(DrawGroup.draw_id == draw.id)
             .order_by(DrawGroup.number, GroupTarget.position, GroupTarget.id)).all()
-        for gid, target in rows:
-            group = groups[gid]
+        none = (None, None, None)
+        for gid, tid, name, uscc, legal_rep, address, credit_class in rows:
             blocks = []
-            for cd in with_items:
-                sub = submitted.get((target.id, cd.department_id))
+            for did, dname, label, its in specs:
+                sub = submitted.get((tid, did))
+                if sub is None:
+                    blocks.append(not_submitted[did])
+                    continue
                 answers = []
-                for item in items[cd.department_id]:
-                    code, note, follow = results.get((target.id, item.id), (None, None, None)) if sub else \
-                        (None, None, None)
-                    answers.append(ItemResult(item=item.name, content=item.content, code=code, note=note,
-                                              follow_up=follow))
-                blocks.append(DepartmentBlock(
-                    department=cd.department.name, label=cd.department.label, items=tuple(answers),
-                    submitted=sub is not None, submitted_by=sub[0] if sub else None,
-                    inspection_date=sub[1] if sub else None))
+                for iid, iname, content in its:
+                    code, note, follow = results.get((tid, iid), none)
+                    answers.append(ItemResult(item=iname, content=content, code=code, note=note, follow_up=follow))
+                blocks.append(DepartmentBlock(department=dname, label=label, items=tuple(answers), submitted=True,
+                                              submitted_by=sub[0], inspection_date=sub[1]))
+            number, leader, inspectors = group_info[gid]
             targets.append(TargetRecord(
-                group_number=group.number, group_leader=leader_names.get(group.leader_person_id),
-                name=target.name, uscc=target.uscc, legal_rep=target.legal_rep, address=target.address,
-                credit_class=target.credit_class, inspectors=group_inspectors.get(gid, ()),
-                departments=tuple(blocks)))
-        draw_data = draw_sheet_data(draw, campaign, group_views(session, draw), cfg.tz)
+                group_number=number, group_leader=leader, name=name, uscc=uscc, legal_rep=legal_rep,
+                address=address, credit_class=credit_class, inspectors=inspectors, departments=tuple(blocks)))
+        known = {r.uscc: r for r in rows}  # the drawn targets, already read: not read again for 抽取结果
+        draw_data = draw_sheet_data(draw, campaign, group_views(session, draw, known), cfg.tz)
 
     departments = [DepartmentInfo(name=cd.department.name, label=cd.department.label,
                                   items=tuple(i.name for i in items.get(cd.department_id, ())),
