@@ -170,3 +170,16 @@ async def test_publish_twice_says_when(chat, sessions, entered):
     await chat.as_user(LEADER_TG).send("/publish")
     await chat.as_user(LEADER_TG).send(f"/publish {entered.campaign_id}")
     assert "已于" in chat.last_text() and "不再重复公示" in chat.last_text()
+
+
+async def test_publish_in_the_group_is_announced_there_once(chat, sessions, entered):
+    await chat.as_user(LEADER_TG, chat_id=GROUP_ID, chat_type="supergroup").send("/publish")
+    assert [c for c in chat.replies() if c.method == "sendMessage"] == []  # the outbox line is the answer
+    with sessions.begin() as s:
+        assert s.get(Campaign, entered.campaign_id).state == "published"
+    await outbox.deliver_due(chat.app.bot, sessions, limit=100)
+    lines = [c.text for c in chat.request.calls if c.method == "sendMessage" and c.chat_id == GROUP_ID]
+    assert len(lines) == 1 and "【结果公示】" in lines[0] and "马勇" in lines[0]
+    # another group is refused and nothing changes there
+    await chat.as_user(LEADER_TG, chat_id=-100777, chat_type="supergroup").send("/publish")
+    assert "已绑定的工作群" in chat.last_text()
