@@ -226,6 +226,24 @@ def cmd_audit(cfg, args) -> int:
     return 1
 
 
+def cmd_backup(cfg, args) -> int:
+    """`backup FILE`: an online, checked copy of a SQLite database; for PostgreSQL the pg_dump command."""
+    from bot import backup
+
+    try:
+        result = backup.backup(cfg.database.url, args.file, overwrite=args.force)
+    except backup.BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if isinstance(result, backup.PgDumpAdvice):
+        print("PostgreSQL 数据库请用 pg_dump 备份（密码由 PGPASSWORD 或 ~/.pgpass 提供）/ "
+              "back up PostgreSQL with pg_dump (password from PGPASSWORD or ~/.pgpass):", file=sys.stderr)
+        print(result.command)
+        return 2
+    print(f"已备份 / backed up: {result.path} ({result.size} bytes, {result.tables} tables, integrity_check ok)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="双随机抽查助手")
     parser.add_argument("--config", help="config file (default: BOT_CONFIG or ./config.toml)")
@@ -268,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check every row of the audit log and its tail anchor")
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("backup", help="back up the database into FILE (SQLite; PostgreSQL: prints the pg_dump command)")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_backup)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     if args.command == "draw" and args.draw_command == "verify":
