@@ -5,7 +5,9 @@ publication; at start-up and every minute it catches up what a crash left undone
 The reports hold inspectors' names and certificate numbers and the businesses' results, so /report sends them
 only in a private chat; in a group it says so and sends nothing. Building a big campaign's workbooks takes
 seconds: the data is read in a short transaction, the workbooks are built in a worker thread with no transaction
-open, and the progress message is edited as each file is made.
+open, and the progress message is edited as each file is made — all in a task of its own, because updates are
+handled one after the other (bot.polling) and the other users must not wait for it. A read-only command: if the
+bot stops meanwhile, the requester simply asks again.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def _resolve(context: Ctx, ref: str | None, lang: str) -> tuple[int | None, str]
 
 @guard(*REPORT_ROLES)
 async def report_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    """/report [campaign] — the five workbooks, sent to the requester in a private chat."""
+    """/report [campaign] — the five workbooks, sent to the requester in a private chat. Updates are handled one
+    after the other (bot.polling), so the seconds of loading, building and uploading run in a task of their own:
+    the other users' updates go on meanwhile."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
         await refuse(update, t("report.private_only", lang))
@@ -63,13 +67,20 @@ async def report_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
     if campaign_id is None:
         await update.effective_message.reply_text(number)
         return
+    status = await update.effective_message.reply_text(t("report.progress.loading", lang, number=number))
+    context.application.create_task(_make_and_send(context, status, campaign_id, lang), update=update,
+                                    name=f"report:{campaign_id}:{chat.id}")
+
+
+async def _make_and_send(context: Ctx, status: Message, campaign_id: int, lang: str) -> None:
+    """Load in a short transaction, build each file in a worker thread (no transaction open), send them as
+    replies; the progress message says where it stands."""
     cfg, sessions, now = context.cfg, context.sessions, utcnow()
 
     def load():
         with sessions.begin() as session:
             return reporting.load_report(session, campaign_id, cfg=cfg, now=now)
 
-    status = await update.effective_message.reply_text(t("report.progress.loading", lang, number=number))
     try:
         report = await asyncio.to_thread(load)
         files: list[tuple[str, bytes]] = []
@@ -82,9 +93,9 @@ async def report_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                 files.append(built)
         await _edit(status, t("report.progress.sending", lang, count=len(files), number=report.number))
         for i, (name, data) in enumerate(files, 1):
-            await chat.send_document(InputFile(BytesIO(data), filename=name),
-                                     caption=t("report.caption.request", lang, number=report.number,
-                                               title=report.title, i=i, n=len(files)))
+            await context.bot.send_document(status.chat_id, InputFile(BytesIO(data), filename=name),
+                                            caption=t("report.caption.request", lang, number=report.number,
+                                                      title=report.title, i=i, n=len(files)))
     except Exception:  # noqa: BLE001 — told in the progress message rather than by the generic error handler
         log.exception("reports of campaign %s failed", campaign_id)
         await _edit(status, t("report.progress.failed", lang))

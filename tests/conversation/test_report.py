@@ -5,7 +5,9 @@ and the coordinators, with late publication flagged."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from io import BytesIO
 
 import openpyxl
@@ -20,6 +22,9 @@ from tests.drawsetup import GROUP_ID, LEADER_TG
 from tests.reportsetup import Entered, coordinator_tgs, enter, enter_all
 
 XF = "西华县消防救援大队"
+# The harness feeds updates to an Application that is initialized, not started: /report's own task is awaited by
+# the tests (_report_sent), not by a running application.
+pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via `Application.create_task`")
 
 
 @pytest.fixture
@@ -39,6 +44,17 @@ def _inspector_tg(sessions) -> int:
                     if p.roles == "inspector" and p.telegram_user_id)
 
 
+async def _report_sent(chat, timeout: float = 60) -> list[str]:
+    """/report works in a task of its own: wait until its progress message says it is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        edits = [c.params["text"] for c in chat.request.calls if c.method == "editMessageText"]
+        if edits and (edits[-1].startswith("已发送") or "出错" in edits[-1]):
+            return edits
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"/report did not finish: {[c.method for c in chat.request.calls]}")
+
+
 def _documents(chat, chat_id: int, caption: str = "") -> list[tuple[str, bytes]]:
     """(filename, bytes) of the documents the bot sent to the chat (with `caption` in their caption)."""
     return [call.files["document"] for call in chat.request.calls
@@ -51,10 +67,9 @@ def _documents(chat, chat_id: int, caption: str = "") -> list[tuple[str, bytes]]
 async def test_coordinator_gets_the_five_workbooks_with_the_database_values(chat, sessions, entered):
     (coordinator_tg,) = coordinator_tgs(sessions).values()
     await chat.as_user(coordinator_tg).send("/report")
-    replies = chat.replies()
-    progress = next(c for c in replies if c.method == "sendMessage")
+    progress = next(c for c in chat.replies() if c.method == "sendMessage")
     assert "正在生成报表" in progress.text
-    edits = [c.params["text"] for c in replies if c.method == "editMessageText"]
+    edits = await _report_sent(chat)
     assert any("1/5 附件1 抽查情况记录表" in text for text in edits)
     assert edits[-1].startswith("已发送 5 个文件")
     docs = _documents(chat, coordinator_tg)
