@@ -169,6 +169,13 @@ def cmd_draw(cfg, args) -> int:
     return 0
 
 
+def cmd_demo(cfg, args) -> int:
+    """The offline demo (bot.demo): its own emulator, database and config; no token."""
+    from bot import demo
+
+    return demo.main(args.out, verbose=args.verbose)
+
+
 def cmd_migrate(cfg, args) -> int:
     _open_db(cfg)
     print(f"schema up to date: {cfg.database.url}")
@@ -252,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run the bot (polling or webhook, by config)")
     p.add_argument("--no-rate-limiter", action="store_true", help="skip AIORateLimiter (local emulator only)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="run a whole campaign offline (local emulator, sample data, no token)")
+    p.add_argument("--out", help="folder for the database, workbooks and transcript (default: demo-output/<time>)")
+    p.set_defaults(func=cmd_demo)
     p = sub.add_parser("import", help="import directory workbook")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
@@ -294,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     if args.command == "draw" and args.draw_command == "verify":
         return cmd_draw(None, args)  # from the file alone: no config, no database
+    if args.command == "demo":
+        return cmd_demo(None, args)  # its own config and database: no config.toml, no BOT_TOKEN
     try:
         cfg = load_config(args.config)
         for warning in cfg.warnings:
