@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -169,6 +170,60 @@ def cmd_draw(cfg, args) -> int:
     return 0
 
 
+def _parse_now(text: str | None, cfg) -> dt.datetime:
+    if not text:
+        return dt.datetime.now(dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=cfg.tz)  # a bare time is the office's local time
+
+
+async def _deliver_all(cfg, sessions) -> tuple[int, int]:
+    """Deliver the outbox's due messages now (what the running bot's worker does); (sent, still waiting)."""
+    from sqlalchemy import func, select
+    from telegram import Bot
+
+    from bot import identity, outbox
+    from models import OutboxMessage
+
+    sent = 0
+    async with Bot(cfg.require_token(), base_url=cfg.bot.base_url, base_file_url=cfg.bot.base_file_url) as bot:
+        while True:
+            report = await outbox.deliver_due(bot, sessions, admin_chat_ids=lambda s: identity.admin_chat_ids(
+                s, cfg.access.admins), lease=dt.timedelta(seconds=cfg.outbox.lease_seconds))
+            sent += report.sent
+            if report.claimed == 0 or report.retry_after is not None:
+                break
+    with sessions.begin() as session:
+        waiting = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.state.in_(("pending", "sending"))))
+    return sent, waiting
+
+
+def cmd_tick(cfg, args) -> int:
+    """The daily checks as of --now (default: now), then delivery of what they queued."""
+    from bot import reminders
+
+    try:
+        now = _parse_now(args.now, cfg)
+    except ValueError:
+        print(f"--now: expected an ISO date-time like 2022-10-26T09:00+08:00, got {args.now!r}", file=sys.stderr)
+        return 2
+    sessions = _open_db(cfg)
+    from bot.reporting import send_deadline_reports
+
+    report = reminders.daily_checks(sessions, cfg, now, send_reports=functools.partial(send_deadline_reports, cfg=cfg))
+    kind = "工作日" if report.workday else "非工作日，不发送提醒"
+    print(f"{report.day.isoformat()}（{kind}）：已排队 {report.total} 条通知"
+          + (f" {dict(report.queued)}" if report.total else ""))
+    if args.no_deliver or not cfg.bot.token:
+        if not args.no_deliver:
+            print("未配置 token：通知留在发件箱中，由运行中的机器人发送")
+        return 0
+    sent, waiting = asyncio.run(_deliver_all(cfg, sessions))
+    print(f"已发送 {sent} 条；发件箱中待发送 {waiting} 条")
+    return 0
+
+
 def cmd_demo(cfg, args) -> int:
     """The offline demo (bot.demo): its own emulator, database and config; no token."""
     from bot import demo
@@ -290,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     dp = draw_sub.add_parser("verify", help="re-run a draw from its JSON record alone; exit 0 only on a match")
     dp.add_argument("file")
     p.set_defaults(func=cmd_draw)
+    p = sub.add_parser("tick", help="run the daily checks (reminders, escalation, digest, deadline reports) now")
+    p.add_argument("--now", help="as of this ISO date-time, e.g. 2022-10-26T09:00+08:00 (default: now)")
+    p.add_argument("--no-deliver", action="store_true", help="only queue; leave delivery to the running bot")
+    p.set_defaults(func=cmd_tick)
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("audit", help="audit log: verify (the hash chain; exit 1 names the first bad row)")

@@ -3,6 +3,7 @@ first matching handler wins."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram import Update
@@ -14,6 +15,7 @@ from bot import identity, outbox, updates
 from bot.texts import t
 from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
+from handlers import jobs
 from handlers.common import lang_of, load, preload
 
 log = logging.getLogger(__name__)
@@ -144,5 +146,7 @@ def register(app: Application) -> None:
     # -- jobs
     cfg = app.bot_data.cfg
     app.bot_data.outbox_worker = outbox.start_outbox_worker(
-        app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins))
+        app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins),
+        lease=dt.timedelta(seconds=cfg.outbox.lease_seconds))
+    jobs.schedule(app)
     app.bot_data.report_sender = report.start_report_sender(app)  # automatic report sends; first run at start-up

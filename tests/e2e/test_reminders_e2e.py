@@ -63,8 +63,10 @@ def test_tick_twice_sends_each_reminder_once(sessions, emu, bot_config):
     assert rows and all(r.state == "sent" for r in rows)
     messages = [r for r in rows if r.method == "sendMessage"]
     assert sum(sent.values()) == len(messages) and set(sent.values()) == {1}
-    # publication was due that day: the coordinators got the reports, once
-    documents = Counter((c.chat_id, c.filename) for c in emu.calls_to("sendDocument") if c.ok)
+    # publication was due that day (and the summary date had passed): the coordinators got the reports once per
+    # deadline — the caption names it
+    documents = Counter((c.chat_id, c.filename, c.params.get("caption")) for c in emu.calls_to("sendDocument")
+                        if c.ok)
     assert documents and set(documents.values()) == {1}
     assert len(documents) == len(rows) - len(messages)
     # the 5-day reminder went to every inspector with pending entries, and to nobody of the finished group 1
@@ -74,7 +76,8 @@ def test_tick_twice_sends_each_reminder_once(sessions, emu, bot_config):
     second = run_cli(bot_config, "tick", "--now", "2022-10-24T09:00+08:00")
     assert second.returncode == 0, second.stderr
     assert delivered(emu) == sent  # nothing new reached Telegram
-    assert Counter((c.chat_id, c.filename) for c in emu.calls_to("sendDocument") if c.ok) == documents
+    assert Counter((c.chat_id, c.filename, c.params.get("caption")) for c in emu.calls_to("sendDocument")
+                   if c.ok) == documents
     assert "已排队 0 条通知" in second.stdout
 
 
