@@ -307,13 +307,19 @@ def _check_container(data: bytes, max_bytes: int) -> None:
         raise _Fatal("import.fatal.unpacked_too_big", size=_size(unpacked))
 
 
-# Errors raised by reading a damaged archive or damaged XML (ParseError is a SyntaxError).
-_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, SyntaxError, IndexError)
+# Errors raised by reading a damaged archive or damaged XML (ParseError is a SyntaxError; openpyxl's typed
+# descriptors raise TypeError for an attribute it does not know or cannot convert, e.g. a cut <mergeCell ref>).
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, SyntaxError, IndexError,
+            TypeError)
+EXCEL_MAX_ROWS = 1_048_576
 
 
 def _rows(ws) -> Iterator[tuple]:
-    """The sheet's rows as values; a damaged part surfaces as a file-level error, not a crash."""
+    """The sheet's rows as values; a damaged part surfaces as a file-level error, not a crash. openpyxl fills
+    the gap before a row with empty rows one by one, so a row numbered beyond what Excel allows (a damaged or
+    crafted `<row r="99999999">`) would keep the import busy for minutes: past Excel's last row it is damaged."""
     it = ws.iter_rows(values_only=True)
+    n = 0
     while True:
         try:
             row = next(it)
@@ -322,6 +328,10 @@ def _rows(ws) -> Iterator[tuple]:
         except _CORRUPT as exc:
             log.info("corrupt sheet %r: %s", ws.title, exc)
             raise _Fatal("import.fatal.corrupt") from exc
+        n += 1
+        if n > EXCEL_MAX_ROWS:
+            log.info("sheet %r goes past Excel's last row", ws.title)
+            raise _Fatal("import.fatal.corrupt")
         yield row
 
 
@@ -506,6 +516,8 @@ class _Parser:
         width = sheet.width
         for row_no, row in enumerate(rows, sheet.header_row + 1):
             n = len(row)
+            if not n:  # a row missing from the file, filled in by openpyxl: nothing to look at
+                continue
             if n > width:
                 width = n
             cells = {f: _cell(row[i]) if i < n else None for f, i in fields}
@@ -929,15 +941,28 @@ def _row_note(errors: list[CellError]) -> str:
     return "；".join(f"{e.column}：{e.reason}" if e.column else e.reason for e in errors)[:32000]
 
 
-def _annotate(data: bytes, sheets: list[_Sheet], errors: list[CellError], lang: str) -> bytes:
+def _annotate(data: bytes, sheets: list[_Sheet], errors: list[CellError], lang: str) -> bytes | None:
     by_sheet: dict[str, dict[int, list[CellError]]] = defaultdict(lambda: defaultdict(list))
     for e in errors:
         if e.row is not None:
             by_sheet[e.sheet][e.row].append(e)
     info = {s.title: s for s in sheets}
     label = t("import.error_column", lang)
-    if sum(s.rows for s in sheets) > STREAM_ANNOTATE_ROWS:
-        return _annotate_streaming(data, by_sheet, info, label)
+    # The whole-workbook reader keeps the formatting but is stricter than the streaming one the rows were read
+    # with (a damaged style index, say): then the values-only copy; if even that fails, no copy — the answer
+    # still lists the errors with their rows.
+    attempts = [_annotate_streaming]
+    if sum(s.rows for s in sheets) <= STREAM_ANNOTATE_ROWS:
+        attempts.insert(0, _annotate_whole)
+    for attempt in attempts:
+        try:
+            return attempt(data, by_sheet, info, label)
+        except Exception as exc:  # noqa: BLE001 — anything the reader trips over in a damaged upload
+            log.info("could not annotate the workbook (%s): %s", attempt.__name__, exc)
+    return None
+
+
+def _annotate_whole(data: bytes, by_sheet: dict, info: dict[str, _Sheet], label: str) -> bytes:
     # Loaded whole (formulas and formatting kept) — fine at this size, and only when there are errors.
     wb = openpyxl.load_workbook(BytesIO(data))
     for title, rows in by_sheet.items():
