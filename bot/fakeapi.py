@@ -24,6 +24,7 @@ does so that tests can assert on it::
         emu.wait_for(lambda e: ..., timeout=10)
         emu.fail("sendMessage", status=429, retry_after=1, times=2)   # fault injection
         emu.delay("sendMessage", 0.5); emu.block(u)                  # latency; "bot was blocked"
+        emu.webhook_deliveries                # each POST to a webhook (WebhookDelivery objects)
 
 ``wait_for``/``wait_reply`` block the calling thread: use them when the bot runs in another
 thread or process.  Inside an asyncio test whose event loop also runs the bot, use
@@ -35,6 +36,15 @@ Behaviour that mirrors the real Bot API (so that bugs show up here rather than i
   and forgets every update with a smaller id; a negative offset keeps only the last updates; a
   second concurrent ``getUpdates`` terminates the first with 409 Conflict, as does polling while a
   webhook is set.
+* While a webhook is set (``setWebhook``), a delivery thread POSTs the queued updates to its URL,
+  one at a time and in order (like ``max_connections=1``), as JSON with the header
+  ``X-Telegram-Bot-Api-Secret-Token`` when a ``secret_token`` was given.  An update is forgotten
+  only when the bot answers 2xx; any other answer, a refused or dropped connection or no answer
+  within ``webhook_timeout`` is retried after ``webhook_retry_delay`` seconds (Telegram retries
+  too), so a bot killed while handling an update gets it again.  ``getWebhookInfo`` reports the
+  pending count and the last error; ``deleteWebhook`` stops the deliveries and leaves what is
+  pending to ``getUpdates``.  Telegram accepts only HTTPS webhook URLs, and so does the emulator
+  unless it is created with ``http_webhooks=True`` (a local bot without TLS).
 * A wrong token gives 401 Unauthorized, an unknown method 404 (PTB raises ``InvalidToken``).
 * Texts and captions are parsed like Telegram does for ``parse_mode`` HTML, MarkdownV2 and
   Markdown: the stored/returned text is the plain text with ``entities`` (UTF-16 offsets), and
@@ -80,6 +90,7 @@ import argparse
 import asyncio
 import base64
 import copy
+import http.client
 import itertools
 import json
 import logging
@@ -90,12 +101,15 @@ import socket
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["ApiError", "BotMessage", "Call", "FakeBotAPI", "FakeChat", "FakeUser", "UploadedFile"]
+__all__ = ["ApiError", "BotMessage", "Call", "FakeBotAPI", "FakeChat", "FakeUser", "UploadedFile",
+           "WebhookDelivery"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -121,6 +135,10 @@ _INLINE_BUTTON_ACTIONS = (
     "callback_game", "pay",
 )
 _COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w@/])")
+
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: Webhook POSTs go straight to the bot, never through an HTTP(S)_PROXY of the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 _MSG_NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -226,6 +244,22 @@ class Call:
 
     def __repr__(self) -> str:
         return f"<Call {self.summary()}>"
+
+
+@dataclass
+class WebhookDelivery:
+    """One POST of an update to the bot's webhook."""
+
+    update_id: int
+    url: str
+    headers: dict[str, str]           #: the request headers the emulator sent
+    time: float                       #: ``time.time()`` when the POST started
+    status: int | None = None         #: the bot's HTTP status; ``None`` when there was no answer
+    error: str | None = None          #: why it did not count as delivered
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 def _short(value: Any, limit: int = 70) -> str:
@@ -911,7 +945,8 @@ class FakeBotAPI:
     def __init__(self, token: str = "123456:TEST-fake-token",
                  bot_username: str = "shuangsui_test_bot", *,
                  bot_first_name: str = "双随机测试机器人", host: str = "127.0.0.1", port: int = 0,
-                 strict: bool = True):
+                 strict: bool = True, http_webhooks: bool = False, webhook_retry_delay: float = 0.25,
+                 webhook_timeout: float = 60.0):
         self.token = token
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
@@ -945,12 +980,20 @@ class FakeBotAPI:
         self._callbacks: dict[str, dict[str, Any]] = {}
         self._faults: list[dict[str, Any]] = []
         self._delays: list[dict[str, Any]] = []
+        self._in_flight: dict[str, int] = {}
         self._blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
         self._bot_texts: dict[tuple[str, str], str] = {}
         self.webhook_url = ""                       #: set by setWebhook
         self.webhook_params: dict[str, Any] = {}
+        self.http_webhooks = http_webhooks
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_timeout = webhook_timeout
+        self._webhook_deliveries: list[WebhookDelivery] = []
+        self._webhook_error: tuple[int, str] | None = None   # (unix time, message) of the last failure
+        self._webhook_retry_at = 0.0
+        self._webhook_thread: threading.Thread | None = None
         self.internal_errors: list[str] = []        #: tracebacks of emulator bugs (HTTP 500)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -967,6 +1010,9 @@ class FakeBotAPI:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"FakeBotAPI:{self._port}", daemon=True)
         self._thread.start()
+        self._webhook_thread = threading.Thread(target=self._webhook_loop, daemon=True,
+                                                name=f"FakeBotAPI:{self._port}:webhook")
+        self._webhook_thread.start()
         return self
 
     def stop(self) -> None:
@@ -988,6 +1034,8 @@ class FakeBotAPI:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)
+        if self._webhook_thread is not None:   # a POST in flight ends within webhook_timeout
+            self._webhook_thread.join(5)
         self._server = None
 
     def __enter__(self) -> FakeBotAPI:
@@ -1089,6 +1137,12 @@ class FakeBotAPI:
         with self._cond:
             return copy.deepcopy(self._updates)
 
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued so far (0 before the first): ids run from 1 to it."""
+        with self._cond:
+            return self._next_update_id - 1
+
     def pending_senders(self) -> set[int]:
         """Ids of the users with an update not yet confirmed (cheap: no copies; for load drivers)."""
         with self._cond:
@@ -1099,6 +1153,12 @@ class FakeBotAPI:
                 if sender is not None:
                     out.add(sender)
             return out
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every POST of an update to a webhook so far, in order (failed attempts included)."""
+        with self._cond:
+            return list(self._webhook_deliveries)
 
     def file_bytes(self, file_id: str) -> bytes:
         with self._cond:
@@ -1175,8 +1235,12 @@ class FakeBotAPI:
             polls = sum(1 for c in self._calls if c.method == "getUpdates")
             calls = [c for c in self._calls if c.method != "getUpdates"][-last:]
             lines = [f"FakeBotAPI at {self.url}: {len(self._updates)} pending update(s), "
-                     f"next update_id {self._next_update_id}, {polls} getUpdates call(s)",
-                     f"last {len(calls)} other call(s):"]
+                     f"next update_id {self._next_update_id}, {polls} getUpdates call(s)"]
+            if self.webhook_url:
+                failed = sum(1 for d in self._webhook_deliveries if not d.ok)
+                lines.append(f"webhook {self.webhook_url}: {len(self._webhook_deliveries)} POST(s), "
+                             f"{failed} failed; last error: {self._webhook_error}")
+            lines.append(f"last {len(calls)} other call(s):")
             lines += [f"  {c.summary()}" for c in calls] or ["  (none)"]
             if self.internal_errors:
                 lines.append("EMULATOR INTERNAL ERRORS:")
@@ -1208,10 +1272,19 @@ class FakeBotAPI:
                                  "description": description,
                                  "chat_id": None if chat_id is None else _id_of(chat_id)})
 
-    def delay(self, method: str, seconds: float, *, times: int | None = None) -> None:
-        """Delay each call of ``method`` ("*" = any) by ``seconds`` (``times=None``: always)."""
+    def delay(self, method: str, seconds: float, *, times: int | None = None,
+              chat_id: FakeChat | FakeUser | int | None = None) -> None:
+        """Delay each call of ``method`` ("*" = any) by ``seconds`` (``times=None``: always);
+        ``chat_id`` restricts it to calls for that chat."""
         with self._cond:
-            self._delays.append({"method": method.lower(), "seconds": seconds, "times": times})
+            self._delays.append({"method": method.lower(), "seconds": seconds, "times": times,
+                                 "chat_id": None if chat_id is None else _id_of(chat_id)})
+
+    def in_flight(self, method: str) -> int:
+        """How many calls of ``method`` are being answered right now (e.g. held by :meth:`delay`):
+        to kill the bot in the middle of one."""
+        with self._cond:
+            return self._in_flight.get(method.lower(), 0)
 
     def clear_faults(self) -> None:
         """Remove all pending failures and delays."""
@@ -1374,16 +1447,22 @@ class FakeBotAPI:
                                     f"FakeBotAPI")
             chat_id = params.get("chat_id")
             with self._cond:
+                # Both taken on arrival: a delay and a fault set together hit the same call.
                 delay = self._take(self._delays, canonical, chat_id)
-            if delay:
-                time.sleep(delay["seconds"])
-            with self._cond:
                 fault = self._take(self._faults, canonical, chat_id)
-                if fault:
-                    raise ApiError(fault["status"], fault["description"],
-                                   retry_after=fault["retry_after"] if fault["status"] == 429
-                                   else None)
-                result = handler(params, files)
+                self._in_flight[canonical.lower()] = self._in_flight.get(canonical.lower(), 0) + 1
+            try:
+                if delay:
+                    time.sleep(delay["seconds"])
+                with self._cond:
+                    if fault:
+                        raise ApiError(fault["status"], fault["description"],
+                                       retry_after=fault["retry_after"] if fault["status"] == 429
+                                       else None)
+                    result = handler(params, files)
+            finally:
+                with self._cond:
+                    self._in_flight[canonical.lower()] -= 1
             call.result = result
             status, body = 200, {"ok": True, "result": result}
         except ApiError as exc:
@@ -1653,10 +1732,16 @@ class FakeBotAPI:
 
     def _api_set_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         url = params.get("url") or ""
-        if url and not url.lower().startswith("https://") and self.strict:
+        scheme = urlsplit(url).scheme.lower()
+        if url and not (scheme == "https" or (scheme == "http" and self.http_webhooks)) and self.strict:
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN_RE.fullmatch(str(secret)):
+            raise _bad("secret token contains unallowed characters")
         self.webhook_url = url
-        self.webhook_params = dict(params)
+        self.webhook_params = dict(params) if url else {}
+        self._webhook_error = None
+        self._webhook_retry_at = 0.0
         if params.get("drop_pending_updates"):
             self._updates.clear()
         self._poll_generation += 1       # an active long poll is terminated (409)
@@ -1666,8 +1751,10 @@ class FakeBotAPI:
     def _api_delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         self.webhook_url = ""
         self.webhook_params = {}
+        self._webhook_error = None
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._cond.notify_all()
         return True
 
     def _api_get_webhook_info(self, params: dict[str, Any],
@@ -1676,7 +1763,57 @@ class FakeBotAPI:
                                 "pending_update_count": len(self._updates)}
         if self.webhook_params.get("allowed_updates"):
             info["allowed_updates"] = self.webhook_params["allowed_updates"]
+        if self.webhook_url:
+            info["max_connections"] = int(self.webhook_params.get("max_connections") or 40)
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
         return info
+
+    # -- webhook delivery -------------------------------------------------------------------
+
+    def _webhook_loop(self) -> None:
+        """The delivery thread: POST the oldest pending update while a webhook is set."""
+        while True:
+            with self._cond:
+                while not self._stopping:
+                    wait = self._webhook_retry_at - time.monotonic()
+                    if self.webhook_url and self._updates and wait <= 0:
+                        break
+                    self._cond.wait(wait if self.webhook_url and self._updates else 0.5)
+                if self._stopping:
+                    return
+                update = copy.deepcopy(self._updates[0])
+                url = self.webhook_url
+                secret = self.webhook_params.get("secret_token")
+            delivery = self._post_update(url, secret, update)
+            with self._cond:
+                self._webhook_deliveries.append(delivery)
+                if delivery.ok:
+                    self._updates = [u for u in self._updates
+                                     if u["update_id"] != update["update_id"]]
+                elif url == self.webhook_url:
+                    self._webhook_error = (int(time.time()), delivery.error or "")
+                    self._webhook_retry_at = time.monotonic() + self.webhook_retry_delay
+                self._cond.notify_all()
+
+    def _post_update(self, url: str, secret: Any, update: dict[str, Any]) -> WebhookDelivery:
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(secret)
+        delivery = WebhookDelivery(update_id=update["update_id"], url=url, headers=headers,
+                                   time=time.time())
+        body = json.dumps(update, ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with _DIRECT.open(request, timeout=self.webhook_timeout) as answer:
+                answer.read()
+                delivery.status = answer.status
+        except urllib.error.HTTPError as exc:
+            delivery.status = exc.code
+            delivery.error = f"Wrong response from the webhook: {exc.code} {exc.reason}"
+        except (OSError, http.client.HTTPException) as exc:   # refused, reset, timed out
+            delivery.error = f"Connection failed: {exc!r}"
+        return delivery
 
     def _api_send_message(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> dict:
         chat = self._chat(params)
@@ -1929,6 +2066,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         _LOG.debug("%s %s", self.address_string(), format % args)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True     # the bot went away between two requests (kill -9)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()

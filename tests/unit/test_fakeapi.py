@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import http.server
 import json
+import socket
+import threading
 import time
 import urllib.request
 
@@ -315,6 +318,21 @@ async def test_delay_injection(emu):
 
 
 @pytest.mark.asyncio
+async def test_delay_for_one_chat_is_visible_in_flight(emu):
+    emu.user(1001), emu.user(1002)
+    emu.delay("sendMessage", 0.5, times=1, chat_id=1002)
+    async with make_bot(emu) as bot:
+        t0 = time.monotonic()
+        await bot.send_message(1001, "不受影响")
+        assert time.monotonic() - t0 < 0.3 and emu.in_flight("sendMessage") == 0
+        held = asyncio.create_task(bot.send_message(1002, "被延迟"))
+        await emu.wait_for_async(lambda e: e.in_flight("sendMessage") == 1)
+        assert not emu.sent_to(1002)                   # not answered yet: a kill now loses the reply
+        await held
+    assert emu.in_flight("sendMessage") == 0 and emu.sent_to(1002)[0].text == "被延迟"
+
+
+@pytest.mark.asyncio
 async def test_formatting_and_validation_errors(emu):
     emu.user(1001)
     async with make_bot(emu) as bot:
@@ -386,6 +404,164 @@ async def test_webhook_blocks_polling(emu):
         await bot.delete_webhook()
         assert await bot.get_updates(timeout=0) == ()
     assert emu.webhook_url == ""
+
+
+# -- webhook delivery ---------------------------------------------------------------------------
+
+
+class Receiver:
+    """A webhook endpoint for the emulator to POST to: records each request and answers with the next status
+    from `statuses` (then 200); status 0 drops the connection without an answer (a bot killed mid-update)."""
+
+    def __init__(self, statuses=()):
+        self.requests: list[tuple[str, dict, dict]] = []  # (path, headers, JSON body)
+        self.statuses = list(statuses)
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.requests.append((self.path, dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if status == 0:
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/abc"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook_emu():
+    with FakeBotAPI(token=TOKEN, http_webhooks=True, webhook_retry_delay=0.05) as e:
+        yield e
+    assert not e.internal_errors, e.internal_errors[-1]
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.mark.asyncio
+async def test_webhook_receives_updates_with_the_secret_token(hook_emu, receiver):
+    emu = hook_emu
+    u = emu.user(1001)
+    u.send("/start")                                   # queued before the webhook is set: delivered too
+    async with make_bot(emu) as bot:
+        await bot.send_message(1001, "按钮", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("确认", callback_data="ok")]]))
+        await bot.set_webhook(receiver.url, secret_token="s3cret-Token_1")
+        query_id = u.press(emu.sent_to(u)[0], "确认")
+        await emu.wait_for_async(lambda e: len(receiver.requests) == 2 and not e.pending_updates())
+        info = await bot.get_webhook_info()
+    assert [(path, body["update_id"]) for path, _, body in receiver.requests] == [("/hook/abc", 1), ("/hook/abc", 2)]
+    for _, headers, _ in receiver.requests:
+        assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret-Token_1"
+        assert headers["Content-Type"] == "application/json"
+    assert receiver.requests[0][2]["message"]["text"] == "/start"
+    assert receiver.requests[1][2]["callback_query"]["id"] == query_id
+    assert [d.ok for d in emu.webhook_deliveries] == [True, True]
+    assert info.url == receiver.url and info.pending_update_count == 0 and info.last_error_date is None
+    assert emu.webhook_params["secret_token"] == "s3cret-Token_1"
+
+
+@pytest.mark.asyncio
+async def test_webhook_without_secret_sends_no_secret_header(hook_emu, receiver):
+    async with make_bot(hook_emu) as bot:
+        await bot.set_webhook(receiver.url)
+        hook_emu.user(1001).send("hi")
+        await hook_emu.wait_for_async(lambda e: receiver.requests and not e.pending_updates())
+    assert "X-Telegram-Bot-Api-Secret-Token" not in receiver.requests[0][1]
+
+
+@pytest.mark.asyncio
+async def test_webhook_retries_an_update_until_it_is_answered_2xx_in_order():
+    receiver = Receiver(statuses=[500, 0, 403])
+    try:
+        with FakeBotAPI(token=TOKEN, http_webhooks=True, webhook_retry_delay=0.3) as emu:
+            async with make_bot(emu) as bot:
+                await bot.set_webhook(receiver.url)
+                u = emu.user(1001)
+                u.send("one")
+                u.send("two")
+                await emu.wait_for_async(lambda e: len(e.webhook_deliveries) >= 3)  # the next try is 0.3 s away
+                info = await bot.get_webhook_info()
+                assert "403" in info.last_error_message and info.pending_update_count == 2
+                await emu.wait_for_async(lambda e: not e.pending_updates())
+    finally:
+        receiver.close()
+    # the first update again and again until a 2xx; the second only after it
+    assert [body["update_id"] for _, _, body in receiver.requests] == [1, 1, 1, 1, 2]
+    assert [d.status for d in emu.webhook_deliveries] == [500, None, 403, 200, 200]
+
+
+@pytest.mark.asyncio
+async def test_unreachable_webhook_keeps_updates_for_polling_after_delete(hook_emu):
+    emu = hook_emu
+    with socket.socket() as s:                         # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with make_bot(emu) as bot:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+        emu.user(1001).send("still here")
+        await emu.wait_for_async(lambda e: len(e.webhook_deliveries) >= 2)
+        assert emu.webhook_deliveries[0].status is None and "Connection failed" in emu.webhook_deliveries[0].error
+        assert len(emu.pending_updates()) == 1
+        await bot.delete_webhook()
+        assert [x.message.text for x in await bot.get_updates(timeout=0)] == ["still here"]
+
+
+@pytest.mark.asyncio
+async def test_webhook_url_must_be_https_and_secret_well_formed(emu):
+    async with make_bot(emu) as bot:
+        with pytest.raises(BadRequest, match="(?i)https url must be provided"):
+            await bot.set_webhook("http://127.0.0.1:1/hook")
+        with pytest.raises(BadRequest, match="(?i)secret token contains unallowed characters"):
+            await bot.set_webhook("https://example.org/hook", secret_token="no spaces")
+    assert emu.webhook_url == ""
+
+
+@pytest.mark.asyncio
+async def test_ptb_webhook_server_accepts_the_emulators_deliveries(hook_emu):
+    """PTB's own webhook server (which checks the secret header and the content type) handles what the
+    emulator POSTs, and its reply reaches the emulator."""
+    emu = hook_emu
+
+    async def start(update, context):
+        await update.message.reply_text("webhook ok")
+
+    app = make_app(emu)
+    app.add_handler(CommandHandler("start", start))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    await app.initialize()
+    await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="tg",
+                                    webhook_url=f"http://127.0.0.1:{port}/tg", secret_token="abc")
+    await app.start()
+    try:
+        emu.user(1001).send("/start")
+        reply = await emu.wait_reply_async(1001)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    assert reply.text == "webhook ok"
+    assert emu.webhook_deliveries[0].ok
 
 
 # -- control API --------------------------------------------------------------------------------
