@@ -31,17 +31,16 @@ def _open_db(cfg):
 
 
 def cmd_run(cfg, args) -> int:
-    from bot import polling
+    from bot import polling, webhook
     from bot.app import build_application
 
     cfg.require_token()
     sessions = _open_db(cfg)
-    if cfg.bot.mode == "webhook":
-        app = build_application(cfg, sessions, rate_limiter=True, with_updater=True)
-        app.run_webhook(listen=cfg.bot.webhook_listen, port=cfg.bot.webhook_port, webhook_url=cfg.bot.webhook_url,
-                        url_path=cfg.bot.webhook_url.rsplit("/", 1)[-1] if "/" in cfg.bot.webhook_url else "")
-        return 0
     app = build_application(cfg, sessions, rate_limiter=not args.no_rate_limiter)
+    if cfg.bot.mode == "webhook":  # bot.webhook, not PTB's run_webhook: that one answers Telegram before handling
+        asyncio.run(webhook.run(app, url=cfg.bot.webhook_url, listen=cfg.bot.webhook_listen,
+                                port=cfg.bot.webhook_port, secret=cfg.bot.webhook_secret_token()))
+        return 0
     asyncio.run(polling.run(app))
     return 0
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +48,19 @@ class BotSection:
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every webhook POST; "" = derived from the token
+    # (stable across restarts and processes; see webhook_secret_token).
+    webhook_secret: str = ""
     group_chat_id: int = 0
     language: str = "zh"
     timezone: str = "Asia/Shanghai"
+
+    def webhook_secret_token(self) -> str:
+        """The webhook's secret: `webhook_secret`, else HMAC-SHA256(token, "webhook-secret") in hex — every process
+        with the same token expects the same secret, and nobody without the token can forge an update."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        return hmac.new(self.token.encode(), b"webhook-secret", hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f'bot.mode: expected "polling" or "webhook", got {cfg.bot.mode!r}')
     if cfg.bot.mode == "webhook" and not cfg.bot.webhook_url:
         raise ConfigError('bot.webhook_url: required when bot.mode = "webhook"')
+    if cfg.bot.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", cfg.bot.webhook_secret):
+        raise ConfigError("bot.webhook_secret: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
     if cfg.bot.language not in ("zh", "en"):
         raise ConfigError(f'bot.language: expected "zh" or "en", got {cfg.bot.language!r}')
     try:

@@ -22,6 +22,8 @@ ADMIN_ID = 6001
 class BotProcess:
     """`python -m bot run` as a child process; start, kill -9, restart."""
 
+    ready = "polling as @"  # the log line that says start-up is done (webhook mode: "webhook as @")
+
     def __init__(self, config_path: Path, log_path: Path):
         self.config_path = config_path
         self.log_path = log_path
@@ -37,7 +39,7 @@ class BotProcess:
                                      env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         # Updates sent before the first poll simply wait in the emulator; "polling as" means start-up is done.
-        while "polling as @" not in self.log_path.read_text(encoding="utf-8", errors="replace")[start_at:]:
+        while self.ready not in self.log_path.read_text(encoding="utf-8", errors="replace")[start_at:]:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bot exited with {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
