@@ -14,7 +14,11 @@ PROBLEM_NOTE = "已当场责令改正，悬挂禁入标志"
 
 class ScriptedInspector:
     """Enters every target of their group for their department: code 1 for each item (optionally code 5 with a
-    description for the first), then 提交. `done()` says when the database has their department's submissions."""
+    description for the first), then 提交. `done()` says when the database has their department's submissions.
+
+    Like a person after the bot restarted mid-step, an action that changed nothing the inspector can see (the
+    reply was lost, a stale button was refused) is followed by `/enter`, which resumes from the saved drafts.
+    `presses` records each button press as (callback query id, callback data)."""
 
     def __init__(self, emu: FakeBotAPI, telegram_id: int, name: str, done: Callable[[], bool] | None = None, *,
                  problem_first: bool = False, on_step: Callable[[str, str], None] | None = None):
@@ -25,9 +29,12 @@ class ScriptedInspector:
         self.problem_first = problem_first
         self.on_step = on_step
         self.pressed_codes: list[str] = []
+        self.presses: list[tuple[str, str]] = []
+        self.resumes = 0  # /enter sent because an action changed nothing
         self.latencies: list[float] = []
         self.error: BaseException | None = None
         self._last_query: str | None = None
+        self._acted_on: tuple | None = None  # what the inspector saw when they last acted
 
     # -- waiting for the bot
     def _wait_settled(self, timeout: float = 60) -> None:
@@ -44,11 +51,23 @@ class ScriptedInspector:
 
     def press(self, msg, text: str) -> None:
         t0 = time.perf_counter()
-        self.user.press(msg, text)
+        self._press(msg, text)
         self._wait_settled()
         self.latencies.append(time.perf_counter() - t0)
         if self.on_step:
             self.on_step("press", text)
+
+    def _press(self, msg, text: str) -> str:
+        data = msg.find_button(text).get("callback_data", "")
+        query_id = self.user.press(msg, text)
+        self.presses.append((query_id, data))
+        return query_id
+
+    def _view(self) -> tuple:
+        """What the inspector sees: how many messages, and the latest one with buttons as it looks now."""
+        msg = self.latest_with_buttons()
+        shown = (msg.message_id, msg.text, tuple(msg.button_texts)) if msg else None
+        return len(self.emu.sent_to(self.tg)), shown
 
     def latest_with_buttons(self):
         for msg in reversed(self.emu.sent_to(self.tg)):
@@ -75,6 +94,12 @@ class ScriptedInspector:
             answer = self.emu.callback_answer(self._last_query) or {}
             if "已由" in (answer.get("text") or ""):  # the colleague submitted first
                 return None
+        view = self._view()
+        stalled = view == self._acted_on
+        self._acted_on = view
+        if stalled:  # nothing changed: the bot restarted mid-step or refused a stale button
+            self.resumes += 1
+            return ("send", "/enter")
         msg = self.latest_with_buttons()
         texts = msg.button_texts if msg else []
         if self.problem_first and not self.pressed_codes and any(t.startswith("5 ") for t in texts):
@@ -106,7 +131,7 @@ class ScriptedInspector:
         elif wait:
             self.press(action[1], action[2])
         else:
-            self._last_query = self.user.press(action[1], action[2])
+            self._last_query = self._press(action[1], action[2])
 
     def step(self) -> bool:
         """One action, waiting for the bot; False when there is nothing left to do."""
