@@ -11,6 +11,7 @@ from typing import Awaitable, Callable
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import identity
@@ -62,10 +63,28 @@ def load(update: Update, context: Ctx) -> Actor | None:
         return _load_actor(session, user.id, context)
 
 
+STALE_QUERY = ("query is too old", "query id is invalid")
+
+
+async def answer_query(query, text: str | None = None, **kwargs) -> bool:
+    """Stop a button's spinner. A press re-delivered after a crash may have been answered already by the killed
+    process (Telegram then refuses a second answer as "query is too old"): that is not an error, the handler goes
+    on and edits the message. Returns whether Telegram took the answer."""
+    try:
+        await query.answer(text, **kwargs)
+    except BadRequest as exc:
+        if not any(m in exc.message.lower() for m in STALE_QUERY):
+            raise
+        log.info("callback %s already answered or expired: %s", query.id, exc.message)
+        return False
+    return True
+
+
 async def refuse(update: Update, text: str) -> None:
     """Answer a refusal where the user will see it: an alert on a button, a reply to a message."""
     if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
+        if not await answer_query(update.callback_query, text, show_alert=True) and update.effective_chat:
+            await update.effective_chat.send_message(text)  # the alert can no longer be shown
     elif update.effective_message:
         await update.effective_message.reply_text(text)
 
@@ -153,7 +172,7 @@ def draft_step(key: str, roles: tuple[str, ...], expired_key: str):
             if not isinstance(draft, dict) or now - float(draft.get("touched", 0)) > IDLE_MINUTES * 60:
                 context.user_data.pop(key, None)
                 if update.callback_query:
-                    await update.callback_query.answer()
+                    await answer_query(update.callback_query)
                 await update.effective_message.reply_text(t(expired_key, lang, minutes=IDLE_MINUTES))
                 return ConversationHandler.END
             draft["touched"] = now

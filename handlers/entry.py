@@ -45,7 +45,7 @@ from bot.app import Ctx
 from bot.identity import Actor
 from bot.staffing import active_assignments
 from bot.texts import t
-from handlers.common import guard, refuse, wake_outbox
+from handlers.common import answer_query, guard, refuse, wake_outbox
 from handlers.report import wake_reports
 from models import Person
 
@@ -130,7 +130,7 @@ async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None =
 
 async def _answer(update: Update, text: str | None = None) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(text)
+        await answer_query(update.callback_query, text)
 
 
 async def _answer_and_edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -361,10 +361,10 @@ async def entry_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         await refuse(update, t("error.stale_button", lang))
         return None
     if kind == "b":
-        await query.answer()
+        await answer_query(query)
         return await _show_list(update, context, actor, lang, page=int(state.get("page") or 0), edit=True)
     if kind == "p":
-        await query.answer()
+        await answer_query(query)
         return await _show_list(update, context, actor, lang, page=ids[0], edit=True)
     handler = _ACTIONS[kind]
     return await handler(update, context, actor, lang, *ids)

@@ -51,6 +51,7 @@ class StubRequest(BaseRequest):
         self.files: dict[str, bytes] = {}
         self._msg_ids = itertools.count(10_000)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.reject: dict[str, str] = {}  # Bot API method → the description of a 400 answer (recorded as called)
 
     @property
     def sent_texts(self) -> list[str]:
@@ -94,6 +95,8 @@ class StubRequest(BaseRequest):
                 if isinstance(value, tuple) and len(value) >= 2 and isinstance(value[1], bytes):
                     files[name] = (value[0], value[1])
         self.calls.append(Call(api_method, params, files))
+        if api_method in self.reject:
+            return 400, json.dumps({"ok": False, "error_code": 400, "description": self.reject[api_method]}).encode()
         result = self._result(api_method, params, files)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 

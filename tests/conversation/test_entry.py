@@ -104,6 +104,22 @@ def _buttons(chat: Chat) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------------------------------------ the happy path
 
+async def test_a_press_answered_before_a_crash_still_goes_through(chat, sessions, county):
+    """After a kill -9 Telegram re-delivers a press the dead process had already answered; answering it again is
+    refused ("query is too old"). The press must still be handled: the draft saved, the message edited."""
+    me = county.members[(1, WL)][1]
+    target = county.targets[1][2]
+    (item1, name1), _ = county.items[WL]
+    await chat.as_user(me.tg).send("/enter")
+    await chat.press(target.name)
+    chat.request.reject["answerCallbackQuery"] = (
+        "Bad Request: query is too old and response timeout expired or query id is invalid")
+    await chat.press("3 ")
+    assert (item1, 3, None, False) in _drafts(sessions, me)
+    assert "必填" in chat.last_text()  # the item's message became the description prompt
+    assert "answerCallbackQuery" in [c.method for c in chat.request.calls[-3:]]
+
+
 async def test_inspector_enters_a_whole_target_and_submits(chat, sessions, county):
     me = county.members[(1, WL)][1]  # the second 文旅 inspector: not the group leader
     leader = county.leaders[1]
