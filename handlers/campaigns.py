@@ -560,7 +560,7 @@ def _entry(c, cfg, lang: str) -> str:
              publication_due=campaigns.date_text(c.publication_due, pub, lang), summary=summary)
 
 
-@guard(*LISTERS)
+@guard(*LISTERS, chat="private_or_group")
 async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
     chat = update.effective_chat

@@ -91,7 +91,8 @@ async def refuse(update: Update, text: str) -> None:
 
 def guard(*roles: str, chat: str = "any") -> Callable[[Handler], Callable[[Update, Ctx], Awaitable[object]]]:
     """Check, at the moment of the action, that the caller is known, holds one of `roles` (none = any bound
-    person) and is in the right kind of chat: "private", "group" (the bound group only) or "any"."""
+    person) and is in the right kind of chat: "private", "group" (the bound group only), "private_or_group" (a
+    private chat or the bound group: never another group the bot was added to) or "any"."""
 
     def decorate(func: Handler) -> Callable[[Update, Ctx], Awaitable[object]]:
         @functools.wraps(func)
@@ -112,7 +113,8 @@ def guard(*roles: str, chat: str = "any") -> Callable[[Handler], Callable[[Updat
                     ", ".join(t(f"role.{r}", lang) for r in roles)
                 await refuse(update, t("error.not_allowed", lang, roles=labels))
                 return None
-            if chat == "group":
+            if chat == "group" or (chat == "private_or_group" and chat_obj is not None
+                                   and chat_obj.type != ChatType.PRIVATE):
                 if chat_obj is None or chat_obj.type == ChatType.PRIVATE:
                     await refuse(update, t("error.group_only", lang))
                     return None

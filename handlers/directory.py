@@ -79,7 +79,7 @@ async def _show(update: Update, context: Ctx, kind: str, query: str, lang: str) 
     await update.effective_message.reply_text(text, reply_markup=_keyboard(kind, token, result, lang))
 
 
-@guard()
+@guard(chat="private")
 async def targets_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query = " ".join(context.args or []).strip()
     if not query:
@@ -88,17 +88,17 @@ async def targets_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     await _show(update, context, "targets", query, lang)
 
 
-@guard(*STAFF)
+@guard(*STAFF, chat="private")
 async def people_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _show(update, context, "people", " ".join(context.args or []).strip(), lang)
 
 
-@guard()
+@guard(chat="private")
 async def items_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _show(update, context, "items", " ".join(context.args or []).strip(), lang)
 
 
-@guard()
+@guard(chat="private")
 async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query_obj = update.callback_query
     parts = (query_obj.data or "").split(":")

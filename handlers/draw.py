@@ -81,7 +81,7 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
         wake_outbox(context)
 
 
-@guard("leader", "coordinator", "admin", "dept_head")
+@guard("leader", "coordinator", "admin", "dept_head", chat="private_or_group")
 async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     arg = (context.args or [None])[0]
     with context.sessions.begin() as session:

@@ -708,7 +708,7 @@ def _paginate(header: str, blocks: list[str], footer: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ /progress
 
-@guard(*WATCHERS)
+@guard(*WATCHERS, chat="private_or_group")
 async def progress_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/progress [campaign] — entered/expected targets per group and department, totals, the results deadline."""
     chat = update.effective_chat

@@ -13,7 +13,7 @@ from bot.texts import LANGS, t
 from handlers.common import guard, lang_of, load, refuse, role_labels
 
 
-@guard()
+@guard(chat="private")
 async def me_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     p = actor.person
     if p is None:
@@ -36,7 +36,7 @@ def _lang_keyboard() -> InlineKeyboardMarkup:
                                   InlineKeyboardButton("English", callback_data="lang:en")]])
 
 
-@guard()
+@guard(chat="private")
 async def lang_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     choice = (context.args or [""])[0].lower()
     if choice in LANGS:
@@ -45,7 +45,7 @@ async def lang_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
     await update.effective_message.reply_text(t("lang.usage", lang), reply_markup=_lang_keyboard())
 
 
-@guard()
+@guard(chat="private")
 async def lang_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     choice = (update.callback_query.data or "").partition(":")[2]
     if choice not in LANGS or actor.person is None:

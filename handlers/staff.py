@@ -17,7 +17,7 @@ from models import Department, Person, Target
 _REASON = "staff_reason"
 
 
-@guard("leader")
+@guard("leader", chat="private_or_group")
 async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     args = context.args or []
     ref = None
