@@ -28,6 +28,7 @@ import re
 import struct
 import time
 import traceback
+import warnings
 import zipfile
 from collections import Counter
 from copy import deepcopy
@@ -223,7 +224,6 @@ def replace_part(rng: random.Random) -> tuple[str, bytes]:
     else:
         items = list(parts.items())
         items.insert(rng.randrange(len(items) + 1), (name, rng.choice((parts[name], b"<x/>"))))
-        import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Duplicate name" is the point
             return f"part {name}: duplicate", _zip(items)
@@ -387,11 +387,11 @@ def cell_mutations(rng: random.Random) -> tuple[str, bytes]:
             body = rows[1:]
             rng.shuffle(body)
             rows[1:] = body
-        elif op == "ref_unknown" and title == "回避关系" and len(rows) > 1:
+        elif op == "ref_unknown" and title == "回避关系" and len(rows) > 1 and len(rows[1]) >= 2:
             rows[1][rng.randrange(2)] = rng.choice(("99999999", generate_uscc(999_999)))
         elif op == "expired" and title == "人员名录":
             for r in rows[1:]:
-                if r[P_EXPIRY]:
+                if len(r) > P_EXPIRY and r[P_EXPIRY]:
                     r[P_EXPIRY] = dt.date(2001, 1, 1)
         ops.append(f"{op}@{title}")
     wb = _workbook(sheets)
