@@ -30,7 +30,6 @@ from tests.e2e.test_webhook_e2e import WebhookBot, use_webhook
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 KILLS = 8
-_ANSWERED_TWICE = "Query is too old and response timeout expired or query id is invalid"
 KILL_DELAY = (0.3, 2.0)  # seconds of bot uptime before each kill
 # An inspector's pause before each step: slow while the bot is being killed, so every kill finds work in flight
 # and some is left after the last restart; brisk afterwards.
@@ -219,19 +218,20 @@ def test_kill9_at_random_moments_loses_and_doubles_nothing(emu, drawn, bot_confi
     print(f"crash soak: {KILLS} kills ({kills_busy} while inspectors were busy), {wall:.1f} s, "
           f"{len(crew.inspectors)} inspectors, {sum(len(i.presses) for i in crew.inspectors)} presses, "
           f"{resumes} /enter after a lost step; after the last restart /enter showed {dict(shown)}")
-    assert kills_busy == KILLS and sum(shown.values()) >= len(crew.inspectors) // 2, \
+    # every kill hit inspectors at work, and at least one conversation was open at the last restart (how many
+    # depends on the machine's speed), so the resume check above was not vacuous
+    assert kills_busy == KILLS and sum(shown.values()) >= 1, \
         "the inspectors finished too early for the soak to hit them"
 
-    # A handler error shows the user "处理时出错". One kind is known (reported, not fixed here): a button press
-    # delivered again after a crash was already answered before it, and answering it again fails — so its handler
-    # stops before updating the message, and the inspector has to /enter again. Any other error fails the soak.
+    # A handler error shows the user "处理时出错": none may happen. (A press re-delivered after a crash whose
+    # callback query the killed process had already answered used to be one: handlers.common.answer_query.)
     log = bot.log_path.read_text(encoding="utf-8", errors="replace")
     failures = log.split("ERROR handlers: error while handling an update")[1:]
-    unknown = [f[:3000] for f in failures if _ANSWERED_TWICE not in f.split("\n2", 1)[0]]
-    assert not unknown, unknown[0]
+    assert not failures, failures[0][:3000]
     unanswered = {d.update_id for d in emu.webhook_deliveries if not d.ok}
     print(f"crash soak: {log.count('was already handled; dropped')} re-delivered update(s) dropped as handled, "
-          f"{len(failures)} re-delivered press(es) whose callback query had been answered already"
+          f"{log.count('already answered or expired')} re-delivered press(es) whose callback query had been "
+          "answered already"
           + (f", {len(unanswered)} webhook POST(s) left unanswered by a kill and sent again" if mode == "webhook"
              else ""))
 
