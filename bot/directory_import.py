@@ -296,7 +296,8 @@ def _check_container(data: bytes, max_bytes: int) -> None:
     try:
         with zipfile.ZipFile(BytesIO(data)) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header asking for a zip version or compression zipfile does not know.
         log.info("corrupt upload: %s", exc)
         raise _Fatal("import.fatal.corrupt") from exc
     names = {i.filename for i in infos}
@@ -310,7 +311,7 @@ def _check_container(data: bytes, max_bytes: int) -> None:
 # Errors raised by reading a damaged archive or damaged XML (ParseError is a SyntaxError; openpyxl's typed
 # descriptors raise TypeError for an attribute it does not know or cannot convert, e.g. a cut <mergeCell ref>).
 _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, SyntaxError, IndexError,
-            TypeError)
+            TypeError, NotImplementedError)
 EXCEL_MAX_ROWS = 1_048_576
 
 
@@ -997,8 +998,13 @@ def _annotate_streaming(data: bytes, by_sheet: dict, info: dict[str, _Sheet], la
             rows_err = by_sheet.get(ws.title)
             sheet = info.get(ws.title)
             if not rows_err or sheet is None:
-                for row in _rows(ws):
-                    dst.append(row)
+                try:
+                    for row in _rows(ws):
+                        dst.append(row)
+                except _Fatal:
+                    # Damage in a sheet the import did not read to the end (one it did not recognise): the
+                    # copy keeps what could be read rather than coming back without the error column at all.
+                    log.info("annotated copy: sheet %r cut where it is damaged", ws.title)
                 continue
             col = sheet.error_col + 1 if sheet.error_col is not None else sheet.width + 1
             dst.column_dimensions[get_column_letter(col)].width = 60
