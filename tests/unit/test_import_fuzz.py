@@ -676,3 +676,31 @@ def test_row_number_past_excels_last_row_is_refused_quickly(sessions):
     outcome = _import(sessions, data)
     assert not outcome.ok and outcome.fatal_key == "import.fatal.corrupt"
     assert time.monotonic() - started < 10
+
+
+def test_zip_asking_for_an_unknown_version_is_a_damaged_file(sessions):
+    """Found by the soak run: zipfile's NotImplementedError (a damaged header asking for zip version 10.0)
+    escaped the container check."""
+    data = bytearray(base_inline())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 6:entry + 8] = struct.pack("<H", 100)  # version needed to extract
+    outcome = _import(sessions, bytes(data))
+    assert not outcome.ok and outcome.fatal_key == "import.fatal.corrupt", outcome.summary("zh")
+
+
+def test_damage_below_the_scanned_rows_of_an_unrecognised_sheet_still_gives_the_annotated_copy(sessions):
+    """Found by the soak run: a sheet the import does not recognise is read only as far as the header scan, so
+    damage further down broke only the annotating pass, and row errors came back without the promised copy."""
+    sheets = base_sheets()
+    sheets["检查对象"][2][1] = "91411622MA00000000"  # one row error (a target no 回避关系 refers to)
+    sheets["说明"] = [[f"说明第 {i} 行"] for i in range(1, 16)]
+    parts = _unzip(write_workbook(sheets))
+    name = next(n for n in _sheet_parts(parts) if b"\xe8\xaf\xb4\xe6\x98\x8e\xe7\xac\xac 12" in parts[n])
+    parts[name] = re.sub(rb'<c r="A12" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="A12" t="n"><v>abc</v></c>',
+                         parts[name])
+    outcome = _import(sessions, _zip(parts))
+    assert not outcome.ok and [(e.sheet, e.row) for e in outcome.errors] == [("检查对象", 3)]
+    assert outcome.annotated is not None
+    wb = openpyxl.load_workbook(io.BytesIO(outcome.annotated))
+    assert any("统一社会信用代码" in str(c.value) for c in wb["检查对象"][3] if c.value)
+    assert wb["说明"]["A1"].value == "说明第 1 行"  # the readable part of the damaged sheet is kept
