@@ -16,7 +16,7 @@ from bot.texts import t
 from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
 from handlers import jobs
-from handlers.common import lang_of, load, preload
+from handlers.common import lang_of, load, preload, refuse
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def fallback_msg(update: Update, context) -> None:
 async def stale_callback(update: Update, context) -> None:
     actor = load(update, context)
     lang = lang_of(update, context, actor)
-    await update.callback_query.answer(t("error.stale_button", lang), show_alert=True)
+    await refuse(update, t("error.stale_button", lang))
 
 
 async def error_handler(update: object, context) -> None:

@@ -27,7 +27,7 @@ from bot import campaigns, identity
 from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import draft_step, guard, refuse
+from handlers.common import answer_query, draft_step, guard, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Item, Target
@@ -185,7 +185,7 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
         await _stale(update, lang)
         return None
     if action == "changed":
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _edit(update, _departments_text(draft, lang), _toggle_keyboard("dep", lst, lang, lead=True))
         return None
 
@@ -205,7 +205,7 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
         by_dept[row.department_id].append(row)
     empty = [lst["labels"][i] for i in lst["sel"] if not by_dept[lst["ids"][i]]]
     if empty:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await update.effective_message.reply_text(t("new.departments_without_items", lang,
                                                     departments=_join(empty, lang)))
         return None
@@ -214,7 +214,7 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
     draft["dept_ids"] = dept_ids
     draft["dept_names"] = _chosen_labels(lst)
     draft["cur"] = 0
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     names = [name + (t("new.lead_mark", lang) if n == 0 else "") for n, name in enumerate(draft["dept_names"])]
     await _edit(update, t("new.departments_chosen", lang, departments=_join(names, lang)))
     await _prompt_items(update, draft, lang)
@@ -242,14 +242,14 @@ async def items_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         await _stale(update, lang)
         return None
     if action == "changed":
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _edit(update, _items_text(draft, lang), _toggle_keyboard("item", lst, lang))
         return None
     department = draft["dept_names"][draft["cur"]]
     if not lst["sel"]:
         await refuse(update, t("new.need_item", lang, department=department))
         return None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, t("new.items_chosen", lang, department=department, items=_join(_chosen_labels(lst), lang)))
     draft["cur"] += 1
     if draft["cur"] < len(draft["dept_ids"]):
@@ -283,7 +283,7 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         await _stale(update, lang)
         return None
     if action == "changed":
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _edit(update, _scope_text(draft, lang), _toggle_keyboard("scope", lst, lang))
         return None
     if not lst["sel"]:
@@ -296,7 +296,7 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
             .where(Target.industry.in_(scope), Target.status == "正常").group_by(Target.credit_class)).all())
     draft["class_counts"] = {(c or "-"): int(n) for c, n in per_class.items()}
     draft["pool"] = sum(draft["class_counts"].values())
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, t("new.scope_chosen", lang, scope=_join(scope, lang), count=draft["pool"]))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(f"new.mode.{m}", lang), callback_data=f"new:mode:{m}")
                                     for m in ("ratio", "count", "class")]])
@@ -322,7 +322,7 @@ async def sampling_callback(update: Update, context: Ctx, actor: Actor, lang: st
     draft["mode"] = mode
     draft["sampling"] = {"by_class": {}} if mode == "class" else {}
     draft["ci"] = 0
-    await query.answer()
+    await answer_query(query)
     await _edit(update, t("new.mode_chosen", lang, mode=t(f"new.mode.{mode}", lang)))
     if mode == "class":
         text = _ask_class_text(draft, lang)
@@ -465,7 +465,7 @@ async def confirm_callback(update: Update, context: Ctx, actor: Actor, lang: str
     if query.data != "new:ok" or query.message is None or query.message.message_id != draft.get("msg"):
         await _stale(update, lang)
         return None
-    await query.answer()
+    await answer_query(query)
     try:
         with context.sessions.begin() as session:
             plan = _plan_from_draft(session, draft, lang)
@@ -508,7 +508,7 @@ async def cancel_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> i
         return None
     context.user_data.pop(DRAFT, None)
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         try:
             await update.callback_query.edit_message_reply_markup(None)
         except BadRequest:

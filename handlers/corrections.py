@@ -31,7 +31,7 @@ from bot.app import Ctx
 from bot.corrections import CorrectionError, FollowUpError
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import draft_step, guard, refuse, wake_outbox
+from handlers.common import answer_query, draft_step, guard, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Person, Result, Submission
@@ -195,7 +195,7 @@ async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str,
         await _stale(update, lang)
         return None
     draft.update(draw=draw_id, target=target_id)
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, chosen)
     await _prompt(update, draft, t("correct.pick_item", lang, department=department, lines="\n".join(lines)),
                   InlineKeyboardMarkup(rows))
@@ -237,7 +237,7 @@ async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         await refuse(update, t("correct.already_pending", lang, correction_id=view.pending.id))
         return None
     draft.update(result=ids[0], from_code=view.result.code)
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, chosen)
     await _prompt(update, draft, text, InlineKeyboardMarkup(rows))
     return CorrectState.CHOOSING_CODE
@@ -266,7 +266,7 @@ async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         await refuse(update, t("correct.same_code", lang, code=code))
         return None
     draft.update(code=code, from_code=current, note=None)
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, t("correct.code_chosen", lang, old=_code_text(cfg, current), new=_code_text(cfg, code)))
     if code in corrections.PROBLEM_CODES:
         draft["note_required"] = True
@@ -308,7 +308,7 @@ async def skip_note_callback(update: Update, context: Ctx, actor: Actor, lang: s
         await refuse(update, t("correct.already_pending", lang, correction_id=pending))
         return None
     draft["note"] = None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _drop_buttons(update)
     await update.effective_message.reply_text(t("correct.ask_reason", lang, max=corrections.MAX_TEXT))
     return CorrectState.TYPING_REASON
@@ -371,7 +371,7 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
         await refuse(update, error)
         await update.effective_message.reply_text(t("correct.not_filed", lang, error=error))
         return END
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
     return END
@@ -418,7 +418,7 @@ async def correct_cancel(update: Update, context: Ctx, actor: Actor, lang: str) 
         return None
     context.user_data.pop(CORRECT, None)
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _drop_buttons(update)
     await update.effective_message.reply_text(t("correct.cancelled", lang))
     return END
@@ -486,7 +486,7 @@ async def correction_decide_callback(update: Update, context: Ctx, actor: Actor,
     if not ok:
         await refuse(update, note)
         return
-    await query.answer()
+    await answer_query(query)
     text = f"{query.message.text}\n\n{note}" if query.message and query.message.text else note
     await _edit(update, text)  # no markup: the buttons go
     wake_outbox(context)
@@ -648,7 +648,7 @@ async def pick_followup_callback(update: Update, context: Ctx, actor: Actor, lan
     if view is None:
         await refuse(update, error)
         return None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     if closed:  # read-only: show it, keep the list for another choice
         await update.effective_message.reply_text(card + "\n\n" + t("followup.readonly", lang))
         return None
@@ -694,10 +694,10 @@ async def measures_callback(update: Update, context: Ctx, actor: Actor, lang: st
         chosen = list(draft.get("measures") or [])
         chosen = [m for m in chosen if m != measure] if measure in chosen else chosen + [measure]
         draft["measures"] = [m for m in corrections.MEASURES if m in chosen]
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _edit(update, card + "\n\n" + t("followup.pick_measures", lang), _measures_keyboard(draft, lang))
         return None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _edit(update, t("followup.measures_chosen", lang, measures=_measures_text(draft["measures"], lang)))
     if corrections.PENALTY in draft["measures"]:
         current = t("followup.current_amount", lang, amount=draft["amount"]) if draft.get("amount") else ""
@@ -755,7 +755,7 @@ async def skip_followup_note_callback(update: Update, context: Ctx, actor: Actor
         await _stale(update, lang)
         return None
     draft["note"] = None
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _drop_buttons(update)
     return await _summary(update, draft, lang, context, actor)
 
@@ -794,7 +794,7 @@ async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         await refuse(update, error)
         await update.effective_message.reply_text(t("followup.not_saved", lang, error=error))
         return END
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await update.effective_message.reply_text(reply)
     return END
 
@@ -815,7 +815,7 @@ async def followup_cancel(update: Update, context: Ctx, actor: Actor, lang: str)
         return None
     context.user_data.pop(FOLLOWUP, None)
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
         await _drop_buttons(update)
     await update.effective_message.reply_text(t("followup.cancelled", lang))
     return END

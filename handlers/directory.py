@@ -15,7 +15,7 @@ from bot import directory
 from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse, role_labels
+from handlers.common import answer_query, guard, refuse, role_labels
 
 STAFF = ("admin", "leader", "coordinator", "dept_head")
 KINDS = ("targets", "people", "items")
@@ -115,7 +115,7 @@ async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str) -
         return
     with context.sessions.begin() as session:
         text, result = _render(kind, session, query, page, lang)
-    await query_obj.answer()
+    await answer_query(query_obj)
     try:
         await query_obj.edit_message_text(text, reply_markup=_keyboard(kind, token, result, lang))
     except BadRequest as exc:  # "message is not modified" when a button is pressed twice

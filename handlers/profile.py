@@ -10,7 +10,7 @@ from bot import identity
 from bot.app import ADMIN_COMMANDS, COORDINATOR_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
 from bot.identity import Actor
 from bot.texts import LANGS, t
-from handlers.common import guard, lang_of, load, refuse, role_labels
+from handlers.common import answer_query, guard, lang_of, load, refuse, role_labels
 
 
 @guard(chat="private")
@@ -51,7 +51,7 @@ async def lang_callback(update: Update, context: Ctx, actor: Actor, lang: str) -
     if choice not in LANGS or actor.person is None:
         await refuse(update, t("error.stale_button", lang))
         return
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await _set(update, context, actor, choice)
 
 

@@ -11,7 +11,7 @@ from bot import campaigns, draws, identity, outbox, staffing, updates
 from bot.app import Ctx
 from bot.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse, wake_outbox
+from handlers.common import answer_query, guard, refuse, wake_outbox
 from models import Department, Person, Target
 
 _REASON = "staff_reason"
@@ -148,7 +148,7 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
         await refuse(update, refusal)
         return
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
 
@@ -177,7 +177,7 @@ async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str)
     if not ok:
         await refuse(update, note)
         return
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(f"{query.message.text}\n\n{note}" if query.message and query.message.text else note)
     wake_outbox(context)
 
