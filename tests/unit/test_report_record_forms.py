@@ -357,9 +357,20 @@ def test_xlsx_check_catches_broken_packages(built):
             lambda n, b: b.replace(b'<mergeCell ref="A1:E1"/>', b'<mergeCell ref="A1:E2"/>')
             if n == "xl/worksheets/sheet1.xml" else b),
         "missing part": rewrite(lambda n, b: None if n == "xl/worksheets/sheet4.xml" else b),
+
         "not a zip": b"PK\x03\x04 nothing",
     }
     for what, bad in broken.items():
         with pytest.raises(AssertionError):
             check_xlsx(bad)
             pytest.fail(f"check_xlsx accepted a package with {what}")
+
+    def renamed(name: str) -> bytes:  # the second sheet renamed in workbook.xml
+        return rewrite(lambda n, b: re.sub(rb'<sheet name="[^"]*" sheetId="2"',
+                                            f'<sheet name="{name}" sheetId="2"'.encode(), b)
+                       if n == "xl/workbook.xml" else b)
+
+    for name, message in (("网" * 32, "is not 1–31 characters"), ("", "is not 1–31 characters"),
+                          ("a[b]", "character Excel forbids"), ("'x", "begins or ends with")):
+        with pytest.raises(AssertionError, match=message):
+            check_xlsx(renamed(name))
