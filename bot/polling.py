@@ -69,8 +69,8 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def run(app: Application) -> None:
-    """Initialize, start, poll until SIGINT/SIGTERM, then stop and shut down cleanly."""
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (where the loop supports signal handlers): the bot's way to stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,6 +78,12 @@ async def run(app: Application) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    return stop
+
+
+async def run(app: Application) -> None:
+    """Initialize, start, poll until SIGINT/SIGTERM, then stop and shut down cleanly."""
+    stop = stop_on_signals()
     await app.initialize()
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)

@@ -14,13 +14,14 @@ import hmac
 import json
 import logging
 import re
-import signal
 from urllib.parse import urlsplit
 
 import tornado.web
 from tornado.httpserver import HTTPServer
 from telegram import Update
 from telegram.ext import Application, ExtBot
+
+from bot.polling import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,7 @@ def web_app(hook: _Hook, url: str) -> tornado.web.Application:
 
 async def run(app: Application, *, url: str, listen: str, port: int, secret: str) -> None:
     """Initialize, start, listen and set the webhook, serve until SIGINT/SIGTERM, then stop cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    stop = stop_on_signals()
     hook = _Hook(app, secret)
     server: HTTPServer | None = None
     await app.initialize()

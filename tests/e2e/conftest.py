@@ -3,6 +3,7 @@ HTTP, on the parametrized real database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -62,6 +63,35 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
+
+
+@contextlib.contextmanager
+def drawn_database(db_url: str, **prepare_kwargs):
+    """The county of tests/drawsetup.py with its campaign drawn, on `db_url`: yields (sessions, campaign id)."""
+    from bot import draws
+    from bot.config import config_from_dict
+    from bot.db import make_engine, make_sessionmaker
+    from models import Campaign
+    from tests.drawsetup import prepare
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    cid = prepare(sessions, **prepare_kwargs)
+    with sessions.begin() as s:
+        draws.perform_draw(s, s.get(Campaign, cid), cfg=config_from_dict({}), person_id=None, actor="test")
+    try:
+        yield sessions, cid
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def webhook_emulator():
+    """The emulator, accepting a plain-HTTP webhook on 127.0.0.1 and retrying a failed delivery quickly."""
+    with FakeBotAPI(token=TOKEN, bot_username="shuangsui_test_bot", http_webhooks=True,
+                    webhook_retry_delay=0.1) as api:
+        yield api
+    assert not api.internal_errors, api.internal_errors[-1]
 
 
 @pytest.fixture

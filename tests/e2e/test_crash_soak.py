@@ -15,15 +15,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bot import audit, draws, entry
-from bot.config import config_from_dict
-from bot.db import make_engine, make_sessionmaker
+from bot import audit, entry
 from bot.fakeapi import FakeBotAPI
 from bot.simulate import ScriptedInspector
-from models import (AuditEntry, Assignment, Campaign, CampaignItem, DrawGroup, GroupTarget, Item, ProcessedUpdate,
+from models import (AuditEntry, Assignment, CampaignItem, DrawGroup, GroupTarget, Item, ProcessedUpdate,
                     Result, ResultDraft, Submission)
 from tests import drawsetup
-from tests.e2e.conftest import TOKEN, BotProcess
+from tests.e2e.conftest import BotProcess, drawn_database, webhook_emulator
 from tests.e2e.test_webhook_e2e import WebhookBot, use_webhook
 
 # `slow`, not `soak`: pytest.ini's `soak` marks fuzz runs left out of the default run, and this one must run in CI.
@@ -42,21 +40,14 @@ N_TARGETS = 40
 
 @pytest.fixture
 def emu():
-    with FakeBotAPI(token=TOKEN, bot_username="shuangsui_test_bot", http_webhooks=True,
-                    webhook_retry_delay=0.1) as api:
+    with webhook_emulator() as api:
         yield api
-    assert not api.internal_errors, api.internal_errors[-1]
 
 
 @pytest.fixture
 def drawn(db_url):
-    engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
-    cid = drawsetup.prepare(sessions, plan=PLAN, n_targets=N_TARGETS)
-    with sessions.begin() as s:
-        draws.perform_draw(s, s.get(Campaign, cid), cfg=config_from_dict({}), person_id=None, actor="test")
-    yield sessions, cid
-    engine.dispose()
+    with drawn_database(db_url, plan=PLAN, n_targets=N_TARGETS) as drawn:
+        yield drawn
 
 
 class Crew:

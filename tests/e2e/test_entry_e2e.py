@@ -9,26 +9,18 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot import draws
-from bot.config import config_from_dict
-from bot.db import make_engine, make_sessionmaker
 from bot.simulate import ScriptedInspector
-from models import (Assignment, Campaign, CampaignItem, DrawGroup, GroupTarget, Item, Person, Result, ResultDraft,
+from models import (Assignment, CampaignItem, DrawGroup, GroupTarget, Item, Person, Result, ResultDraft,
                     Submission)
-from tests.drawsetup import prepare
+from tests.e2e.conftest import drawn_database
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def drawn(db_url):
-    engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
-    cid = prepare(sessions)
-    with sessions.begin() as s:
-        draws.perform_draw(s, s.get(Campaign, cid), cfg=config_from_dict({}), person_id=None, actor="test")
-    yield sessions, cid
-    engine.dispose()
+    with drawn_database(db_url) as drawn:
+        yield drawn
 
 
 @pytest.fixture

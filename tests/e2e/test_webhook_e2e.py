@@ -13,14 +13,10 @@ import urllib.request
 import pytest
 from sqlalchemy import func, select
 
-from bot import draws
-from bot.config import config_from_dict
-from bot.db import make_engine, make_sessionmaker
 from bot.fakeapi import FakeBotAPI
 from bot.simulate import ScriptedInspector
-from models import Assignment, Campaign, DrawGroup, GroupTarget, Person, ProcessedUpdate, ResultDraft, Submission
-from tests.drawsetup import prepare
-from tests.e2e.conftest import TOKEN, BotProcess
+from models import Assignment, DrawGroup, GroupTarget, Person, ProcessedUpdate, ResultDraft, Submission
+from tests.e2e.conftest import BotProcess, drawn_database, webhook_emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -40,22 +36,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def emu():
-    """The emulator, accepting a plain-HTTP webhook on 127.0.0.1 and retrying a failed delivery quickly."""
-    with FakeBotAPI(token=TOKEN, bot_username="shuangsui_test_bot", http_webhooks=True,
-                    webhook_retry_delay=0.1) as api:
+    with webhook_emulator() as api:
         yield api
-    assert not api.internal_errors, api.internal_errors[-1]
 
 
 @pytest.fixture
 def drawn(db_url):
-    engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
-    cid = prepare(sessions)
-    with sessions.begin() as s:
-        draws.perform_draw(s, s.get(Campaign, cid), cfg=config_from_dict({}), person_id=None, actor="test")
-    yield sessions
-    engine.dispose()
+    with drawn_database(db_url) as (sessions, _cid):
+        yield sessions
 
 
 def use_webhook(config: Path, secret: str = SECRET) -> str:
