@@ -76,3 +76,20 @@ def test_invite_cli_prints_code_and_link(db_url, tmp_path, sessions):
         assert s.scalar(select(func.count()).select_from(Invite)) == 1
     proc = _run(["invite", "没有这个人"], db_url, tmp_path)
     assert proc.returncode == 1
+
+
+def test_tick_cli_refuses_a_bad_instant_and_writes_nothing(db_url, tmp_path, sessions):
+    from models import OutboxMessage
+
+    out = _run(["tick", "--now", "next tuesday"], db_url, tmp_path)
+    assert out.returncode == 2
+    assert "--now" in out.stderr and "2022-10-26T09:00+08:00" in out.stderr
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_tick_cli_without_a_token_queues_and_says_so(db_url, tmp_path):
+    out = _run(["tick", "--now", "2022-10-04T10:00+08:00"], db_url, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "2022-10-04（非工作日" in out.stdout and "已排队 0 条通知" in out.stdout
+    assert "未配置 token" in out.stdout
