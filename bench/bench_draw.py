@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bot import draws  # noqa: E402
+from bot.services import draws# noqa: E402
 from bot.config import config_from_dict  # noqa: E402
 from bot.db import make_engine, make_sessionmaker, migrate  # noqa: E402
-from bot.sample import generate_uscc  # noqa: E402
+from bot.devtools.sample_data import generate_uscc  # noqa: E402
 from models import Campaign, CampaignDepartment, Department, Person, Target  # noqa: E402
 
 DEPARTMENTS = ["西华县文化广电和旅游局", "西华县市场监督管理局", "西华县公安局", "西华县消防救援大队"]

@@ -1,4 +1,4 @@
-"""Benchmark the pure draw algorithm v1 (bot/drawalgo.py) on a city-sized pool.
+"""Benchmark the pure draw algorithm v1 (bot/rules/drawalgo.py) on a city-sized pool.
 
     .venv/bin/python bench/bench_drawalgo.py [--targets 1000000] [--inspectors 500] [--repeat 3]
 
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.drawalgo import DrawError, make_record, new_seed, run_v1, sample_size, verify_record  # noqa: E402
+from bot.rules.drawalgo import DrawError, make_record, new_seed, run_v1, sample_size, verify_record  # noqa: E402
 
 GOAL_SECONDS = 5.0
 CLASSES = ("A", "B", "C", "D")

@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bot import campaigns, draws, identity  # noqa: E402
+from bot.services import campaigns, draws, identity# noqa: E402
 from bot.config import config_from_dict  # noqa: E402
 from bot.db import make_engine, make_sessionmaker, migrate  # noqa: E402
-from bot.fakeapi import FakeBotAPI  # noqa: E402
-from bot.sample import generate_uscc  # noqa: E402
-from bot.simulate import ScriptedInspector, drive  # noqa: E402
+from bot.devtools.botapi_emulator import FakeBotAPI  # noqa: E402
+from bot.devtools.sample_data import generate_uscc  # noqa: E402
+from bot.devtools.simulated_users import ScriptedInspector, drive  # noqa: E402
 from models import Assignment, Department, Item, Person, Submission, Target  # noqa: E402
 
 TOKEN = "777:BENCH"

@@ -59,7 +59,7 @@ def baseline_child(path: str, queue) -> None:  # noqa: ANN001
 def import_child(path: str, url: str, schema: str | None, queue) -> None:  # noqa: ANN001
     """import_workbook + commit, as the bot and the CLI run it."""
     from bot.db import make_sessionmaker
-    from bot.directory_import import import_workbook
+    from bot.services.directory_import import import_workbook
 
     engine = _engine(url, schema)
     sessions = make_sessionmaker(engine)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.engine import make_url
 
     from bot.db import migrate
-    from bot.sample import targets_workbook
+    from bot.devtools.sample_data import targets_workbook
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_import_"))
     url = args.db or f"sqlite:///{tmp / 'bench.db'}"

@@ -34,7 +34,7 @@ def peak_mb() -> float:
 
 def child_build(n: int, out: Path) -> dict:
     from reports import build_all
-    from reports.synthetic import synthetic_report
+    from bot.devtools.synthetic_data import synthetic_report
 
     report = synthetic_report(n, ITEMS)
     before = peak_mb()

@@ -11,7 +11,10 @@ from telegram.constants import ChatType
 from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
                           TypeHandler, filters)
 
-from bot import identity, outbox, updates
+from bot.services import identity
+
+from bot.runtime import outbox_sender
+from bot.runtime import exactly_once
 from bot.texts import t
 from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
@@ -85,7 +88,7 @@ def one_flow_at_a_time(conversations: list[ConversationHandler]) -> TypeHandler:
 
 def register(app: Application) -> None:
     # -- exactly-once: drop re-delivered updates (group -100), mark handled ones (group 100)
-    updates.install_dedup(app, app.bot_data.sessions, preload=preload)
+    exactly_once.install_dedup(app, app.bot_data.sessions, preload=preload)
 
     # -- conversations first: while one is active, its states take the user's messages and buttons
     conversations = [
@@ -145,7 +148,7 @@ def register(app: Application) -> None:
 
     # -- jobs
     cfg = app.bot_data.cfg
-    app.bot_data.outbox_worker = outbox.start_outbox_worker(
+    app.bot_data.outbox_worker = outbox_sender.start_outbox_worker(
         app, admin_chat_ids=lambda s: identity.admin_chat_ids(s, cfg.access.admins),
         lease=dt.timedelta(seconds=cfg.outbox.lease_seconds))
     jobs.schedule(app)

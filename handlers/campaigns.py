@@ -23,9 +23,9 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import campaigns, identity
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import campaigns, identity
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, draft_step, guard, refuse
 from handlers.common import prompt as _prompt

@@ -14,9 +14,9 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot import identity
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import identity
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import normalize_lang, t
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def _load_actor(session: Session, user_id: int, context: Ctx) -> Actor:
 
 
 def preload(session: Session, update: Update, context: Ctx) -> None:
-    """Load the caller in the transaction of the update's dedup check (bot.updates.install_dedup), saving the
+    """Load the caller in the transaction of the update's dedup check (bot.runtime.exactly_once.install_dedup), saving the
     first `load` of the update a transaction of its own. Kept on this update's context only."""
     user = update.effective_user
     if user is not None and isinstance(context, Ctx):

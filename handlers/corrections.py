@@ -26,10 +26,11 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import corrections, outbox, updates
-from bot.app import Ctx
-from bot.corrections import CorrectionError, FollowUpError
-from bot.identity import Actor
+from bot.services import corrections, outbox
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.corrections import CorrectionError, FollowUpError
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, draft_step, guard, refuse, wake_outbox
 from handlers.common import prompt as _prompt
@@ -362,7 +363,7 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
         else:
             error = None
             heads = _ask_approvers(session, correction, person, cfg)
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             reply = t("correct.filed", lang, correction_id=correction.id, approvers="、".join(h.name for h in heads)
                       if lang == "zh" else ", ".join(h.name for h in heads))
     context.user_data.pop(CORRECT, None)
@@ -482,7 +483,7 @@ async def correction_decide_callback(update: Update, context: Ctx, actor: Actor,
             note, ok = t(exc.key, lang, **params), False
         else:
             note, ok = _announce(session, d, approver, cfg, lang), True
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
     if not ok:
         await refuse(update, note)
         return
@@ -784,7 +785,7 @@ async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
             key = "followup.closed_done" if close else "followup.saved"
             reply = t(key, lang, target=view.target.name, item=view.item.name,
                       measures=_measures_text(list(fu.measures), lang), date=today.isoformat())
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
     if error_key == "followup.close_needs_measure":
         await refuse(update, error)  # fix it here: the summary and its buttons stay
         return None

@@ -11,9 +11,9 @@ import hashlib
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import directory
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import directory_search
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, guard, refuse, role_labels
 
@@ -22,19 +22,19 @@ KINDS = ("targets", "people", "items")
 _QUERIES = "dir_queries"
 
 
-def _render(kind: str, session, query: str, page: int, lang: str) -> tuple[str, directory.Page]:
+def _render(kind: str, session, query: str, page: int, lang: str) -> tuple[str, directory_search.Page]:
     if kind == "targets":
-        result = directory.search_targets(session, query, page)
+        result = directory_search.search_targets(session, query, page)
         lines = [t("dir.targets_title", lang, query=query)]
-        for n, row in enumerate(result.rows, start=(result.page - 1) * directory.PAGE_SIZE + 1):
+        for n, row in enumerate(result.rows, start=(result.page - 1) * directory_search.PAGE_SIZE + 1):
             lines.append(t("dir.target_line", lang, n=n, name=row.name, uscc=row.uscc,
                            regno=t("dir.regno", lang) if row.is_regno else "", industry=row.industry,
                            credit=row.credit_class or t("dir.unclassified", lang), status=row.status,
                            address=row.address))
     elif kind == "people":
-        result = directory.list_people(session, query, page)
+        result = directory_search.list_people(session, query, page)
         lines = [t("dir.people_title", lang, query=f"“{query}”" if query else "")]
-        for n, p in enumerate(result.rows, start=(result.page - 1) * directory.PAGE_SIZE + 1):
+        for n, p in enumerate(result.rows, start=(result.page - 1) * directory_search.PAGE_SIZE + 1):
             cert = t("dir.person_cert", lang, cert=p.cert_no,
                      expiry=p.cert_expiry.isoformat() if p.cert_expiry else "—") if p.cert_no else ""
             bound = t("dir.person_bound", lang) if p.telegram_user_id else ""
@@ -43,9 +43,9 @@ def _render(kind: str, session, query: str, page: int, lang: str) -> tuple[str, 
             lines.append(t("dir.person_line", lang, n=n, name=p.name, department=p.department.label,
                            roles=role_labels(p.role_set, lang), cert=cert, bound=bound))
     else:
-        result = directory.list_items(session, query, page)
+        result = directory_search.list_items(session, query, page)
         lines = [t("dir.items_title", lang, query=f"“{query}”" if query else "")]
-        for n, item in enumerate(result.rows, start=(result.page - 1) * directory.PAGE_SIZE + 1):
+        for n, item in enumerate(result.rows, start=(result.page - 1) * directory_search.PAGE_SIZE + 1):
             lines.append(t("dir.item_line", lang, n=n, department=item.department.label, name=item.name))
     if not result.total:
         return t("dir.no_results", lang), result
@@ -53,7 +53,7 @@ def _render(kind: str, session, query: str, page: int, lang: str) -> tuple[str, 
     return "\n".join(lines), result
 
 
-def _keyboard(kind: str, token: str, result: directory.Page, lang: str) -> InlineKeyboardMarkup | None:
+def _keyboard(kind: str, token: str, result: directory_search.Page, lang: str) -> InlineKeyboardMarkup | None:
     buttons = []
     if result.page > 1:
         buttons.append(InlineKeyboardButton(t("dir.prev", lang), callback_data=f"dir:{kind}:{result.page - 1}:{token}"))

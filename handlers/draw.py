@@ -8,11 +8,12 @@ import re
 from sqlalchemy import select
 from telegram import Update
 
-from bot import campaigns, draws, identity, updates
-from bot.app import Ctx
-from bot.draw_notices import enqueue_draw_notices
-from bot.drawalgo import DrawError
-from bot.identity import Actor
+from bot.services import campaigns, draws, identity
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.draw_announcements import enqueue_draw_notices
+from bot.rules.drawalgo import DrawError
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import guard, wake_outbox
 from models import Draw
@@ -71,7 +72,7 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
             group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
             enqueue_draw_notices(session, draw, campaign, cfg=cfg, group_chat_id=group_id,
                                  requester_chat_id=actor.telegram_id, who=who)
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             return ""
 
     reply = await asyncio.to_thread(run)

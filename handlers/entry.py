@@ -1,6 +1,6 @@
 """/enter (guided result entry, SPEC §6), /tasks (an inspector's assignments) and /progress (entry progress).
 
-The database is the source of truth: drafts are saved at every answer (bot.entry), and where the conversation
+The database is the source of truth: drafts are saved at every answer (bot.services.result_entry), and where the conversation
 stands is derived from them — `/enter` after a restart (even one that lost PTB's conversation state) resumes at
 the first unanswered item of the target the inspector was on. The conversation state only routes typed text
 (a code number, a note). `user_data["entry"]` holds the target and item being asked and the time of the last
@@ -40,10 +40,11 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import campaigns, entry, identity, updates
-from bot.app import Ctx
-from bot.identity import Actor
-from bot.staffing import active_assignments
+from bot.services import campaigns, result_entry, identity
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
+from bot.services.staffing import active_assignments
 from bot.texts import t
 from handlers.common import answer_query, guard, refuse, wake_outbox
 from handlers.report import wake_reports
@@ -59,7 +60,7 @@ PAGE_SIZE = 8
 DATE_COLUMNS = 4
 NAME_MAX = 28  # characters of a target or item name on a button
 MAX_MESSAGE = 3800
-SUBMIT_ATTEMPTS = 3  # the audit chain's unique prev_hash may make a concurrent writer retry (bot.audit)
+SUBMIT_ATTEMPTS = 3  # the audit chain's unique prev_hash may make a concurrent writer retry (bot.services.audit)
 END = ConversationHandler.END
 
 
@@ -89,8 +90,8 @@ def _short(text: str, limit: int = NAME_MAX) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _refusal(exc: entry.EntryRefused, lang: str, context: Ctx) -> str:
-    if isinstance(exc, entry.AlreadySubmitted):
+def _refusal(exc: result_entry.EntryRefused, lang: str, context: Ctx) -> str:
+    if isinstance(exc, result_entry.AlreadySubmitted):
         return t("entry.refused.submitted", lang, name=exc.name, at=_when(exc.submitted_at, context),
                  department=exc.params["department"], target=_short(exc.params["target"], 40))
     return t(exc.key, lang, **exc.params)
@@ -159,7 +160,7 @@ def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
 
 # ------------------------------------------------------------------------------------------------ views
 
-def _codes_markup(task: entry.TargetTask, item_id: int, codes: dict[int, str], lang: str) -> InlineKeyboardMarkup:
+def _codes_markup(task: result_entry.TargetTask, item_id: int, codes: dict[int, str], lang: str) -> InlineKeyboardMarkup:
     """One button per code, its text beginning with the code number; then ‹ 返回."""
     gt = task.group_target_id
     rows = [[InlineKeyboardButton(_short(f"{code} {label}", 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
@@ -168,44 +169,44 @@ def _codes_markup(task: entry.TargetTask, item_id: int, codes: dict[int, str], l
     return InlineKeyboardMarkup(rows)
 
 
-def _item_text(task: entry.TargetTask, item: entry.ItemState, codes: dict[int, str], lang: str) -> str:
-    current = t("entry.item_current", lang, answer=entry.code_text(item.code, codes)) if item.code else ""
+def _item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str], lang: str) -> str:
+    current = t("entry.item_current", lang, answer=result_entry.code_text(item.code, codes)) if item.code else ""
     return t("entry.item_prompt", lang, target=task.target_name, n=task.position(item.item_id), total=task.total,
              department=task.department_name, item=item.name, content=item.content or "—", current=current)
 
 
-def _note_view(task: entry.TargetTask, item: entry.ItemState, codes: dict[int, str],
+def _note_view(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str],
                lang: str) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
-    answer = entry.code_text(item.code, codes)
+    answer = result_entry.code_text(item.code, codes)
     rechoose = InlineKeyboardButton(t("entry.rechoose_button", lang), callback_data=f"ent:e:{gt}:{item.item_id}")
     n = task.position(item.item_id)
-    if entry.needs_note(item.code):
+    if result_entry.needs_note(item.code):
         return (t("entry.ask_problem_note", lang, n=n, total=task.total, item=item.name, answer=answer,
-                  max=entry.NOTE_MAX), InlineKeyboardMarkup([[rechoose]]))
+                  max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[rechoose]]))
     skip = InlineKeyboardButton(t("entry.skip_button", lang), callback_data=f"ent:s:{gt}:{item.item_id}")
     return (t("entry.ask_optional_note", lang, n=n, total=task.total, item=item.name, answer=answer,
-              max=entry.NOTE_MAX), InlineKeyboardMarkup([[skip, rechoose]]))
+              max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[skip, rechoose]]))
 
 
-def _done_text(task: entry.TargetTask, item: entry.ItemState, codes: dict[int, str], lang: str) -> str:
+def _done_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str], lang: str) -> str:
     """What an answered item's message turns into once its note is given or skipped (buttons gone)."""
-    answer = entry.code_text(item.code, codes)
+    answer = result_entry.code_text(item.code, codes)
     n = task.position(item.item_id)
     if item.note:
         return t("entry.noted", lang, n=n, total=task.total, item=item.name, answer=answer, note=item.note)
     return t("entry.note_skipped", lang, n=n, total=task.total, item=item.name, answer=answer)
 
 
-def _summary_view(task: entry.TargetTask, codes: dict[int, str], lang: str,
+def _summary_view(task: result_entry.TargetTask, codes: dict[int, str], lang: str,
                   today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
     day = task.inspection_date(today)
     default = "" if task.chosen_date == day else t("entry.date_default", lang)
     text = t("entry.summary", lang, target=task.target_name, department=task.department_name,
-             lines=entry.result_lines(task, codes, lang), date=day.isoformat(), default=default,
-             result=entry.department_result(task.codes),
-             problem=t("entry.problem_mark", lang) if entry.has_problem(task.codes) else "")
+             lines=result_entry.result_lines(task, codes, lang), date=day.isoformat(), default=default,
+             result=result_entry.department_result(task.codes),
+             problem=t("entry.problem_mark", lang) if result_entry.has_problem(task.codes) else "")
     markup = InlineKeyboardMarkup([
         [InlineKeyboardButton(t("entry.submit_button", lang), callback_data=f"ent:ok:{gt}"),
          InlineKeyboardButton(t("entry.edit_button", lang), callback_data=f"ent:ed:{gt}")],
@@ -215,7 +216,7 @@ def _summary_view(task: entry.TargetTask, codes: dict[int, str], lang: str,
     return text, markup
 
 
-def _list_view(tasks: list[entry.TargetTask], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+def _list_view(tasks: list[result_entry.TargetTask], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
     pending = [task for task in tasks if not task.submitted]
     several_groups = len({(task.campaign_id, task.group_id) for task in tasks}) > 1
     departments = "、".join(dict.fromkeys(task.department_name for task in tasks))
@@ -242,10 +243,10 @@ def _list_view(tasks: list[entry.TargetTask], page: int, lang: str) -> tuple[str
     return text, InlineKeyboardMarkup(rows)
 
 
-def _date_view(task: entry.TargetTask, lang: str, today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
+def _date_view(task: result_entry.TargetTask, lang: str, today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
     current = task.inspection_date(today)
-    choices = entry.date_choices(task.window_start, task.window_end, today)
+    choices = result_entry.date_choices(task.window_start, task.window_end, today)
     buttons = [InlineKeyboardButton(("✓ " if d == current else "") + d.strftime("%m-%d"),
                                     callback_data=f"ent:dd:{gt}:{d.strftime('%Y%m%d')}") for d in choices]
     rows = [buttons[i:i + DATE_COLUMNS] for i in range(0, len(buttons), DATE_COLUMNS)]
@@ -255,7 +256,7 @@ def _date_view(task: entry.TargetTask, lang: str, today: dt.date) -> tuple[str, 
     return text, InlineKeyboardMarkup(rows)
 
 
-def _pick_item_view(task: entry.TargetTask, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def _pick_item_view(task: result_entry.TargetTask, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
     rows = [[InlineKeyboardButton(t("entry.pick_item_button", lang, n=n, item=_short(item.name),
                                     code=item.code if item.code is not None else "—"),
@@ -265,7 +266,7 @@ def _pick_item_view(task: entry.TargetTask, lang: str) -> tuple[str, InlineKeybo
     return t("entry.pick_item", lang, target=task.target_name), InlineKeyboardMarkup(rows)
 
 
-async def _show_next(update: Update, context: Ctx, lang: str, task: entry.TargetTask, *,
+async def _show_next(update: Update, context: Ctx, lang: str, task: result_entry.TargetTask, *,
                      edit: bool = False) -> EntryState:
     """Ask what the task needs next: the first unanswered item (or its note), else the summary."""
     codes = dict(context.cfg.codes)
@@ -287,11 +288,11 @@ async def _show_next(update: Update, context: Ctx, lang: str, task: entry.Target
 
 
 async def _show_list(update: Update, context: Ctx, actor: Actor, lang: str, *, page: int = 0,
-                     edit: bool = False, tasks: list[entry.TargetTask] | None = None) -> object:
+                     edit: bool = False, tasks: list[result_entry.TargetTask] | None = None) -> object:
     """The target list; `tasks`: the person's tasks if the caller has just read them."""
     if tasks is None:
         with context.sessions.begin() as session:
-            tasks = entry.tasks_for(session, actor.person.id)
+            tasks = result_entry.tasks_for(session, actor.person.id)
     if not tasks:
         context.user_data.pop(KEY, None)
         await (_edit if edit else _send)(update, t("entry.no_tasks", lang))
@@ -310,8 +311,8 @@ async def enter_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> ob
     previous = context.user_data.get(KEY)
     preferred = previous.get("gt") if isinstance(previous, dict) else None
     with context.sessions.begin() as session:
-        tasks = entry.tasks_for(session, actor.person.id)
-        task = entry.resume_task(session, actor.person.id, preferred if isinstance(preferred, int) else None,
+        tasks = result_entry.tasks_for(session, actor.person.id)
+        task = result_entry.resume_task(session, actor.person.id, preferred if isinstance(preferred, int) else None,
                                  tasks=tasks)
     if task is None:
         return await _show_list(update, context, actor, lang, tasks=tasks)
@@ -370,13 +371,13 @@ async def entry_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
     return await handler(update, context, actor, lang, *ids)
 
 
-async def _load_open(update: Update, context: Ctx, actor: Actor, lang: str, gt: int) -> entry.TargetTask | None:
+async def _load_open(update: Update, context: Ctx, actor: Actor, lang: str, gt: int) -> result_entry.TargetTask | None:
     """The person's task on a target still open to them; else the refusal is answered and None returned."""
     refusal = None
     with context.sessions.begin() as session:
         try:
-            task = entry.load_task(session, actor.person.id, gt)
-        except entry.EntryRefused as exc:
+            task = result_entry.load_task(session, actor.person.id, gt)
+        except result_entry.EntryRefused as exc:
             refusal = _refusal(exc, lang, context)
     if refusal is None and task.submitted:
         refusal = t("entry.refused.submitted", lang, name=task.submitted_by, at=_when(task.submitted_at, context),
@@ -397,26 +398,26 @@ async def _choose_target(update: Update, context: Ctx, actor: Actor, lang: str, 
     return await _show_next(update, context, lang, task)
 
 
-async def _write(update: Update, context: Ctx, lang: str, action: Callable[..., entry.TargetTask],
-                 **kwargs: Any) -> tuple[entry.TargetTask | None, entry.EntryRefused | None]:
+async def _write(update: Update, context: Ctx, lang: str, action: Callable[..., result_entry.TargetTask],
+                 **kwargs: Any) -> tuple[result_entry.TargetTask | None, result_entry.EntryRefused | None]:
     """Run a draft-writing service call in one unit of work with the update's processed marker; a refusal is
     answered (alert on a button, reply to a message) and nothing is written."""
     with context.sessions.begin() as session:
         try:
             task = action(session, **kwargs)
-        except entry.EntryRefused as exc:
+        except result_entry.EntryRefused as exc:
             refused = exc
         else:
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             return task, None
     await refuse(update, _refusal(refused, lang, context))
     return None, refused
 
 
 async def _after_refusal(update: Update, context: Ctx, actor: Actor, lang: str,
-                         refused: entry.EntryRefused | None) -> object:
+                         refused: result_entry.EntryRefused | None) -> object:
     """Typed text for a target someone else has just submitted: the list again, so the next text is not stuck."""
-    if update.callback_query is None and isinstance(refused, entry.AlreadySubmitted):
+    if update.callback_query is None and isinstance(refused, result_entry.AlreadySubmitted):
         return await _show_list(update, context, actor, lang)
     return None
 
@@ -438,7 +439,7 @@ async def _close_prompt(context: Ctx, chat_id: int, state: dict[str, Any], text:
 async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int,
                        code: int) -> object:
     codes = dict(context.cfg.codes)
-    task, refused = await _write(update, context, lang, entry.answer, person_id=actor.person.id,
+    task, refused = await _write(update, context, lang, result_entry.answer, person_id=actor.person.id,
                                  group_target_id=gt, item_id=item_id, code=code, codes=codes)
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
@@ -456,7 +457,7 @@ async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt
 
 
 async def _skip(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int) -> object:
-    task, _refused = await _write(update, context, lang, entry.skip_note, person_id=actor.person.id,
+    task, _refused = await _write(update, context, lang, result_entry.skip_note, person_id=actor.person.id,
                                   group_target_id=gt, item_id=item_id)
     if task is None:
         return None
@@ -508,7 +509,7 @@ async def _set_date(update: Update, context: Ctx, actor: Actor, lang: str, gt: i
     except ValueError:
         await refuse(update, t("error.stale_button", lang))
         return None
-    task, _refused = await _write(update, context, lang, entry.set_inspection_date, person_id=actor.person.id,
+    task, _refused = await _write(update, context, lang, result_entry.set_inspection_date, person_id=actor.person.id,
                                   group_target_id=gt, day=day, today=_today(context))
     if task is None:
         return None
@@ -530,14 +531,14 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
         try:
             with context.sessions.begin() as session:
                 try:
-                    outcome = entry.submit(session, person_id=actor.person.id, group_target_id=gt,
+                    outcome = result_entry.submit(session, person_id=actor.person.id, group_target_id=gt,
                                            today=_today(context), codes=dict(context.cfg.codes),
                                            lang=context.cfg.bot.language)
-                except entry.EntryRefused as exc:
+                except result_entry.EntryRefused as exc:
                     refusal = _refusal(exc, lang, context)
                 else:
-                    updates.mark_processed(session, update.update_id)
-                    tasks = entry.tasks_for(session, actor.person.id)  # for the list shown afterwards
+                    exactly_once.mark_processed(session, update.update_id)
+                    tasks = result_entry.tasks_for(session, actor.person.id)  # for the list shown afterwards
             break
         except IntegrityError:
             if attempt == SUBMIT_ATTEMPTS:
@@ -551,7 +552,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
     task = outcome.task
     leader = t("entry.leader_told", lang, leader=outcome.leader_name) if outcome.leader_notified else ""
     text = t("entry.submitted", lang, target=task.target_name, department=task.department_name,
-             lines=entry.result_lines(task, codes, lang), date=outcome.inspection_date.isoformat(),
+             lines=result_entry.result_lines(task, codes, lang), date=outcome.inspection_date.isoformat(),
              result=outcome.result, problem=t("entry.problem_mark", lang) if outcome.problem else "",
              leader=leader)
     if outcome.followups:
@@ -560,7 +561,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
         text += "\n" + t("entry.campaign_entered", lang, number=task.campaign_number)
     await _edit(update, text)
     wake_outbox(context)
-    if outcome.campaign_entered:  # the coordinators' reports, once (bot.reporting: built off the event loop)
+    if outcome.campaign_entered:  # the coordinators' reports, once (bot.services.report_sends: built off the event loop)
         wake_reports(context)
     return await _show_list(update, context, actor, lang, tasks=tasks)
 
@@ -601,7 +602,7 @@ async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, state:
     if not isinstance(gt, int) or not isinstance(item_id, int):
         await update.effective_message.reply_text(t("entry.lost", lang))
         return END
-    task, refused = await _write(update, context, lang, entry.add_note, person_id=actor.person.id,
+    task, refused = await _write(update, context, lang, result_entry.add_note, person_id=actor.person.id,
                                  group_target_id=gt, item_id=item_id, note=update.effective_message.text or "")
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
@@ -658,7 +659,7 @@ async def tasks_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> No
     blocks = []
     with context.sessions.begin() as session:
         views = active_assignments(session, actor.person.id)
-        tasks = entry.tasks_for(session, actor.person.id)
+        tasks = result_entry.tasks_for(session, actor.person.id)
         for view in views:
             leader = session.get(Person, view.group.leader_person_id) if view.group.leader_person_id else None
             c = view.campaign
@@ -725,14 +726,14 @@ async def progress_cmd(update: Update, context: Ctx, actor: Actor, lang: str) ->
         except campaigns.CampaignChoiceError as exc:
             messages = [exc.message(lang)]
         else:
-            p = entry.progress(session, campaign.id)
+            p = result_entry.progress(session, campaign.id)
             res, _pub = campaigns.provisional_marks(campaign, context.cfg)
             messages = _progress_messages(p, campaigns.date_text(p.results_due, res, lang), lang)
     for text in messages:
         await update.effective_message.reply_text(text)
 
 
-def _progress_messages(p: entry.Progress, due: str, lang: str) -> list[str]:
+def _progress_messages(p: result_entry.Progress, due: str, lang: str) -> list[str]:
     sep = "、" if lang == "zh" else ", "
     header = t("progress.header", lang, number=p.number, title=p.title, state=campaigns.state_label(p.state, lang),
                draw_id=p.draw_id or "—")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot import identity, updates
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import identity
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import guard
 
@@ -20,7 +21,7 @@ async def bindgroup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -
         return
     with context.sessions.begin() as session:
         previous = identity.bind_group(session, chat.id, actor=actor.label, title=chat.title)
-        updates.mark_processed(session, update.update_id)
+        exactly_once.mark_processed(session, update.update_id)
     if previous and previous != chat.id:
         reply = t("bindgroup.moved", lang, title=chat.title or chat.id, previous=previous)
     else:

@@ -9,11 +9,11 @@ from io import BytesIO
 
 from telegram import Update
 
-from bot import updates
-from bot.app import Ctx
-from bot.directory_import import import_workbook
-from bot.identity import Actor
-from bot.templates import template_workbook
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.directory_import import import_workbook
+from bot.services.identity import Actor
+from bot.services.directory_template import template_workbook
 from bot.texts import t
 from handlers.common import guard
 
@@ -43,7 +43,7 @@ async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) ->
             outcome = import_workbook(session, data, actor=actor.label, filename=name, today=today, lang=lang,
                                       max_bytes=limit)
             if outcome.ok:
-                updates.mark_processed(session, update.update_id)
+                exactly_once.mark_processed(session, update.update_id)
             else:
                 session.rollback()
         return outcome

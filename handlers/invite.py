@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import identity, updates
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import identity
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import guard
 
@@ -33,7 +34,7 @@ async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
         else:
             issued = identity.issue_invite(session, found.person, actor=actor.label,
                                            hours=context.cfg.rules.invite_code_hours)
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             expires = issued.expires_at.astimezone(context.cfg.tz).strftime("%Y-%m-%d %H:%M")
             reply = t("invite.issued", lang, name=issued.person.name, department=issued.person.department.name,
                       expires=expires, link=invite_link(context.bot.username, issued.code), code=issued.code)

@@ -1,4 +1,4 @@
-"""The daily checks in the running bot (SPEC §7): PTB's JobQueue runs `bot.reminders.daily_checks` at
+"""The daily checks in the running bot (SPEC §7): PTB's JobQueue runs `bot.services.reminders.daily_checks` at
 `[reminders] time` (local time zone) every day — the checks themselves skip non-working days — and once shortly
 after start-up, so a day missed while the bot was down is caught up. `python -m bot tick` runs the same code."""
 
@@ -10,7 +10,7 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot import reminders
+from bot.services import reminders
 from models import utcnow
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ CATCH_UP_DELAY = 3.0  # seconds after start-up
 
 
 def _send_reports(cfg):
-    from bot.reporting import send_deadline_reports
+    from bot.services.report_sends import send_deadline_reports
 
     return functools.partial(send_deadline_reports, cfg=cfg)
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import identity
-from bot.app import ADMIN_COMMANDS, COORDINATOR_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
-from bot.identity import Actor
+from bot.services import identity
+from bot.runtime.app import ADMIN_COMMANDS, COORDINATOR_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
+from bot.services.identity import Actor
 from bot.texts import LANGS, t
 from handlers.common import answer_query, guard, lang_of, load, refuse, role_labels
 

@@ -1,12 +1,12 @@
 """/report [campaign] (leaders, coordinators; private chat), /publish [campaign] (leaders; private chat or the
-bound group), and the job that makes the automatic report sends (bot.reporting: when every result is in, after a
+bound group), and the job that makes the automatic report sends (bot.services.report_sends: when every result is in, after a
 publication; at start-up and every minute it catches up what a crash left undone).
 
 The reports hold inspectors' names and certificate numbers and the businesses' results, so /report sends them
 only in a private chat; in a group it says so and sends nothing. Building a big campaign's workbooks takes
 seconds: the data is read in a short transaction, the workbooks are built in a worker thread with no transaction
 open, and the progress message is edited as each file is made — all in a task of its own, because updates are
-handled one after the other (bot.polling) and the other users must not wait for it. A read-only command: if the
+handled one after the other (bot.runtime.polling) and the other users must not wait for it. A read-only command: if the
 bot stops meanwhile, the requester simply asks again.
 """
 
@@ -21,9 +21,10 @@ from telegram import InputFile, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot import campaigns, identity, outbox, reporting, updates
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import campaigns, identity, outbox, publication, report_data, report_sends
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import guard, refuse, wake_outbox
 from models import utcnow
@@ -57,7 +58,7 @@ def _resolve(context: Ctx, ref: str | None, lang: str) -> tuple[int | None, str]
 @guard(*REPORT_ROLES)
 async def report_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/report [campaign] — the five workbooks, sent to the requester in a private chat. Updates are handled one
-    after the other (bot.polling), so the seconds of loading, building and uploading run in a task of their own:
+    after the other (bot.runtime.polling), so the seconds of loading, building and uploading run in a task of their own:
     the other users' updates go on meanwhile."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
@@ -79,12 +80,12 @@ async def _make_and_send(context: Ctx, status: Message, campaign_id: int, lang: 
 
     def load():
         with sessions.begin() as session:
-            return reporting.load_report(session, campaign_id, cfg=cfg, now=now)
+            return report_data.load_report(session, campaign_id, cfg=cfg, now=now)
 
     try:
         report = await asyncio.to_thread(load)
         files: list[tuple[str, bytes]] = []
-        steps = reporting.build_steps(report)
+        steps = report_data.build_steps(report)
         for i, (label, build) in enumerate(steps, 1):
             await _edit(status, t("report.progress.building", lang, number=report.number,
                                   targets=len(report.targets), i=i, n=len(steps), name=label.replace("_", " ")))
@@ -126,10 +127,10 @@ async def publish_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
         else:
             try:
                 campaign = campaigns.resolve_campaign(session, ref)
-                outcome = reporting.publish(session, campaign.id, person_id=actor.person.id, today=today, cfg=cfg)
+                outcome = publication.publish(session, campaign.id, person_id=actor.person.id, today=today, cfg=cfg)
             except campaigns.CampaignChoiceError as exc:
                 refusal = exc.message(lang)
-            except reporting.PublishRefused as exc:  # raised before anything was written
+            except publication.PublishRefused as exc:  # raised before anything was written
                 refusal = t(exc.key, lang, **exc.params)
             else:
                 if group_id:
@@ -138,23 +139,23 @@ async def publish_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
                                    text=t("report.publish.group", glang, number=outcome.number, title=outcome.title,
                                           date=today.isoformat(), targets=outcome.targets,
                                           problems=outcome.problems, who=who,
-                                          late=reporting.lateness_text(outcome, glang)))
-                updates.mark_processed(session, update.update_id)
+                                          late=publication.lateness_text(outcome, glang)))
+                exactly_once.mark_processed(session, update.update_id)
     if refusal is not None:
         await refuse(update, refusal)
         return
     if not in_group:  # in the group, the group line (just enqueued) is the answer
         await update.effective_message.reply_text(t(
             "report.publish.done", lang, number=outcome.number, title=outcome.title,
-            date=today.isoformat(), late=reporting.lateness_text(outcome, lang)))
+            date=today.isoformat(), late=publication.lateness_text(outcome, lang)))
     wake_outbox(context)
-    wake_reports(context)  # the 公示 workbook: built off the event loop, once (bot.reporting)
+    wake_reports(context)  # the 公示 workbook: built off the event loop, once (bot.services.report_sends)
 
 
 # ------------------------------------------------------------------------------------------------ automatic sends
 
 class ReportSender:
-    """Runs `reporting.send_pending` in a worker thread from PTB's job queue, one run at a time; a wake-up
+    """Runs `report_sends.send_pending` in a worker thread from PTB's job queue, one run at a time; a wake-up
     during a run asks for another run right after it."""
 
     def __init__(self, application) -> None:  # noqa: ANN001
@@ -171,7 +172,7 @@ class ReportSender:
         async with self._lock:
             while True:
                 self._again = False
-                added += await asyncio.to_thread(reporting.send_pending, services.sessions, cfg=services.cfg,
+                added += await asyncio.to_thread(report_sends.send_pending, services.sessions, cfg=services.cfg,
                                                  now=utcnow())
                 if not self._again:
                     break

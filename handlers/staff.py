@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import campaigns, draws, identity, outbox, staffing, updates
-from bot.app import Ctx
-from bot.identity import Actor
+from bot.services import campaigns, draws, identity, outbox, staffing
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, guard, refuse, wake_outbox
 from models import Department, Person, Target
@@ -47,7 +48,7 @@ async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                     group_chat = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
                     if group_chat and group_chat != update.effective_chat.id:
                         outbox.enqueue(session, chat_id=group_chat, text=text)
-                    updates.mark_processed(session, update.update_id)
+                    exactly_once.mark_processed(session, update.update_id)
                     reply = text
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
@@ -141,7 +142,7 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
                     reply_markup=InlineKeyboardMarkup([[
                         InlineKeyboardButton(t("staff.approve", hl), callback_data=f"staff:ok:{req.id}"),
                         InlineKeyboardButton(t("staff.reject", hl), callback_data=f"staff:no:{req.id}")]]))
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             reply = t("staff.filed", lang, request_id=req.id) if heads else t("staff.no_approver", lang)
             context.user_data.pop(_REASON, None)
     if refusal is not None:
@@ -173,7 +174,7 @@ async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str)
         else:
             ok = True
             note = _announce(session, d, approver, cfg, lang)
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
     if not ok:
         await refuse(update, note)
         return

@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot import identity, updates
-from bot.app import Ctx
+from bot.services import identity
+from bot.runtime import exactly_once
+from bot.runtime.app import Ctx
 from bot.texts import normalize_lang, t
 from handlers.common import lang_of, load, role_labels
 
@@ -43,7 +44,7 @@ async def start_cmd(update: Update, context: Ctx) -> None:
         outcome = identity.redeem_invite(session, code, user.id,
                                          language=normalize_lang(user.language_code))
         if outcome.status == "ok":
-            updates.mark_processed(session, update.update_id)
+            exactly_once.mark_processed(session, update.update_id)
             person = outcome.person
             roles = identity.load_actor(session, user.id, context.cfg.access.admins).roles
             lang = person.language or lang

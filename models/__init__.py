@@ -5,8 +5,9 @@ from models.campaign import CAMPAIGN_STATES, Campaign, CampaignDepartment, Campa
 from models.directory import ROLE_LABELS_ZH, ROLES, Conflict, Department, Item, Person, Target
 from models.draw import Assignment, Draw, DrawGroup, GroupTarget, StaffRequest
 from models.identity import Invite, Setting
-from models.infra import (AuditEntry, ConversationRow, ImportRecord, OutboxMessage, PersistenceEntry,
-                          ProcessedUpdate)
+from models.audit import AuditEntry, ImportRecord
+from models.chat_state import ConversationRow, PersistenceEntry, ProcessedUpdate
+from models.outbox import OutboxMessage
 from models.result import Correction, FollowUp, Result, ResultDraft, ResultHistory, Submission
 
 __all__ = [

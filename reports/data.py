@@ -1,6 +1,6 @@
 """What the report builders read (SPEC §8): plain data, no database, no Telegram.
 
-`bot.reporting.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders in
+`bot.services.reporting.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders in
 this package turn it into workbook bytes. Tests and the benchmark build `CampaignReport`s directly.
 
 Order matters and is the order of the office's paper forms: departments in campaign order, targets by group

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import campaigns, identity
+from bot.services import campaigns, identity
 from bot.config import config_from_dict
-from bot.directory_import import import_workbook
-from bot.sample import sample_workbook
+from bot.services.directory_import import import_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import Person
 
 GROUP_ID = -1001000

@@ -1,5 +1,5 @@
 """A campaign with results for the report tests: the county of tests/drawsetup.py, drawn, and every (target ×
-department) entered through bot.entry's own answer/submit — so the last submission moves the campaign to
+department) entered through bot.services.result_entry's own answer/submit — so the last submission moves the campaign to
 "entered" exactly as in the bot."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from bot import draws, entry
+from bot.services import draws, result_entry
 from bot.config import config_from_dict
 from models import Assignment, Campaign, DrawGroup, GroupTarget, Person
 from tests.drawsetup import prepare
@@ -23,7 +23,7 @@ class Entered:
     campaign_id: int
     draw_id: int
     pairs: list[tuple[int, int]]  # (person id, group target id) in the order entered
-    outcomes: list[entry.SubmitOutcome]
+    outcomes: list[result_entry.SubmitOutcome]
 
 
 def drawn(sessions, **kwargs) -> tuple[int, int]:
@@ -49,19 +49,19 @@ def pairs_to_enter(sessions, draw_id: int) -> list[tuple[int, int]]:
     return out
 
 
-def enter(sessions, person_id: int, gt: int, code: int = 1, note: str | None = None) -> entry.SubmitOutcome:
+def enter(sessions, person_id: int, gt: int, code: int = 1, note: str | None = None) -> result_entry.SubmitOutcome:
     """Answer every item of the person's department on the target with `code` (and `note`), then submit."""
     with sessions.begin() as s:
-        task = entry.load_task(s, person_id, gt)
+        task = result_entry.load_task(s, person_id, gt)
         for item in task.items:
-            entry.answer(s, person_id=person_id, group_target_id=gt, item_id=item.item_id, code=code,
+            result_entry.answer(s, person_id=person_id, group_target_id=gt, item_id=item.item_id, code=code,
                          codes=CFG.codes)
-            if note or entry.needs_note(code):
-                entry.add_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id,
+            if note or result_entry.needs_note(code):
+                result_entry.add_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id,
                                note=note or "发现问题，已责令改正")
             else:
-                entry.skip_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id)
-        return entry.submit(s, person_id=person_id, group_target_id=gt, today=DAY, codes=CFG.codes)
+                result_entry.skip_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id)
+        return result_entry.submit(s, person_id=person_id, group_target_id=gt, today=DAY, codes=CFG.codes)
 
 
 def enter_all(sessions, *, leave: int = 0, **kwargs) -> Entered:

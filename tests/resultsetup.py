@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot import draws
+from bot.services import draws
 from bot.config import config_from_dict
 from models import (Assignment, Campaign, CampaignItem, Department, DrawGroup, FollowUp, GroupTarget, Item, Person,
                     Result, ResultHistory, Submission, Target)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.app import build_application
+from bot.runtime.app import build_application
 from bot.config import config_from_dict
 from models import Department, Person
 from tests.conversation.harness import Chat, StubRequest

@@ -4,7 +4,7 @@ callback data × every role (inspector, dept_head, leader, coordinator, admin �
 role — and an unbound Telegram account) × the chat (private, the bound group, a group the bot is in but not
 bound to). Each cell is its own test.
 
-Expected (EXPECTED below), from the SPEC §2 role table, the project's command scopes (bot.app: PRIVATE_COMMANDS,
+Expected (EXPECTED below), from the SPEC §2 role table, the project's command scopes (bot.runtime.app: PRIVATE_COMMANDS,
 GROUP_COMMANDS, the role menus) and the handler guards:
   * an allowed cell acts: its first answer is the handler's normal one (a marker text of that command), not a
     refusal, and never the internal-error text;
@@ -32,11 +32,11 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import delete, func, insert, select, text
 
-from bot import corrections, staffing
-from bot.app import build_application
+from bot.services import corrections, staffing
+from bot.runtime.app import build_application
 from bot.config import config_from_dict
 from bot.db import make_engine, make_sessionmaker
-from bot.sample import sample_sheets, write_workbook
+from bot.devtools.sample_data import sample_sheets, write_workbook
 from bot.texts import CATALOG
 from models import Assignment, Base, Department, DrawGroup, GroupTarget, Person
 from tests.conftest import BACKENDS, _pg_schema_url

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbox
-from bot.app import build_application
+
+from bot.runtime import outbox_sender
+from bot.runtime.app import build_application
 from models import AuditEntry, Correction, FollowUp, OutboxMessage, Person, Result, ResultHistory, Target
 from tests.conversation.harness import Chat, StubRequest
 from tests.resultsetup import GA, SJ, WL, submit
@@ -26,7 +27,7 @@ def sub(sessions):
 async def _deliver(chat, sessions):
     """Run the outbox once, so its messages reach the stub like Telegram would get them."""
     chat.mark = len(chat.request.calls)
-    while (await outbox.deliver_due(chat.app.bot, sessions)).claimed:
+    while (await outbox_sender.deliver_due(chat.app.bot, sessions)).claimed:
         pass
 
 

@@ -7,7 +7,7 @@ import io
 import openpyxl
 from sqlalchemy import func, select
 
-from bot.sample import sample_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import Item, Person, Target
 from tests.conversation.conftest import CONFIG_ADMIN_ID
 

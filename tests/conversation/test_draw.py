@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import drawalgo, outbox
+from bot.rules import drawalgo
+from bot.runtime import outbox_sender
 from models import Assignment, AuditEntry, Conflict, Draw, DrawGroup, OutboxMessage, Person, StaffRequest
 from tests.drawsetup import GROUP_ID, LEADER_TG, PLAN, prepare
 
@@ -27,7 +28,7 @@ def county(sessions):
 async def _deliver(chat, sessions):
     """Run the outbox once, so its messages reach the stub like Telegram would get them."""
     chat.mark = len(chat.request.calls)
-    while (await outbox.deliver_due(chat.app.bot, sessions)).claimed:
+    while (await outbox_sender.deliver_due(chat.app.bot, sessions)).claimed:
         pass
 
 

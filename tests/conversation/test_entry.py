@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from bot import draws
-from bot.app import build_application
+from bot.services import draws
+from bot.runtime.app import build_application
 from bot.config import config_from_dict
-from models import (Assignment, Campaign, CampaignItem, ConversationRow, Department, DrawGroup, GroupTarget, Item,
-                    OutboxMessage, PersistenceEntry, Person, Result, ResultDraft, Submission)
+from models import (Assignment, Campaign, CampaignItem, ConversationRow, Department, DrawGroup, OutboxMessage, PersistenceEntry, Person, Result, ResultDraft, Submission)
 from tests.conversation.harness import Chat, StubRequest
 from tests.drawsetup import GROUP_ID, LEADER_TG, PLAN, prepare
 
@@ -189,13 +188,13 @@ async def test_the_only_open_target_is_opened_directly(chat, sessions, county):
     me = county.members[(2, XF)][0]
     *done, last = county.targets[2]
     ((item, _name),) = county.items[XF]
-    from bot import entry
+    from bot.services import result_entry
     with sessions.begin() as s:
         for target in done:
-            entry.answer(s, person_id=me.id, group_target_id=target.gt, item_id=item, code=1,
+            result_entry.answer(s, person_id=me.id, group_target_id=target.gt, item_id=item, code=1,
                          codes=config_from_dict({}).codes)
-            entry.skip_note(s, person_id=me.id, group_target_id=target.gt, item_id=item)
-            entry.submit(s, person_id=me.id, group_target_id=target.gt, today=dt.date(2022, 9, 27))
+            result_entry.skip_note(s, person_id=me.id, group_target_id=target.gt, item_id=item)
+            result_entry.submit(s, person_id=me.id, group_target_id=target.gt, today=dt.date(2022, 9, 27))
     await chat.as_user(me.tg).send("/enter")
     assert any(last.name in text for text in chat.texts())
     assert "第 1/1 项" in chat.last_text()

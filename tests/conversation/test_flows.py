@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import draws
+from bot.services import draws
 from bot.config import config_from_dict
 from models import Assignment, Campaign, Person, ResultDraft
 from tests.drawsetup import prepare

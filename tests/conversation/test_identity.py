@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import select, update
 
-from bot import identity
+from bot.services import identity
 from models import AuditEntry, Invite, Person, Setting
 from tests.conversation.conftest import CONFIG_ADMIN_ID
 
@@ -148,7 +148,7 @@ async def test_forged_callback_is_refused(chat, people):
 
 
 async def test_command_menus_set_per_scope_on_start(cfg, sessions, people):
-    from bot.app import build_application, post_init
+    from bot.runtime.app import build_application, post_init
     from tests.conversation.harness import StubRequest
 
     request = StubRequest()

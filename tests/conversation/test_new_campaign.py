@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_application
-from bot.directory_import import import_workbook
-from bot.sample import sample_workbook
+from bot.runtime.app import build_application
+from bot.services.directory_import import import_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import Campaign, Person
 from tests.conversation.harness import Chat, StubRequest
 

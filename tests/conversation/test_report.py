@@ -14,8 +14,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbox
-from bot.workdays import WorkCalendar
+
+from bot.runtime import outbox_sender
+from bot.rules.workdays import WorkCalendar
 from models import AuditEntry, Campaign, Department, DrawGroup, GroupTarget, OutboxMessage, Person, Target
 from reports import REPORT_FILES
 from tests.drawsetup import GROUP_ID, LEADER_TG
@@ -157,7 +158,7 @@ async def test_leader_publishes_late_and_the_publicity_list_goes_out(chat, cfg, 
 
     # the automatic sender (its job runs at once in the bot) builds the 公示 workbook; the outbox delivers it
     await chat.app.bot_data.report_sender.run_once()
-    await outbox.deliver_due(chat.app.bot, sessions, limit=100)
+    await outbox_sender.deliver_due(chat.app.bot, sessions, limit=100)
     published = f"已于 {today.isoformat()} 公示"
     for tg in [LEADER_TG, *coordinators.values()]:
         publicity = _documents(chat, tg, published)
@@ -176,7 +177,7 @@ async def test_leader_publishes_late_and_the_publicity_list_goes_out(chat, cfg, 
     assert "发现问题已责令改正" in row["检查结果"] and row["企业名称"] == problem.name
     # the leader's copy arrives once even if the sender runs again
     await chat.app.bot_data.report_sender.run_once()
-    await outbox.deliver_due(chat.app.bot, sessions, limit=100)
+    await outbox_sender.deliver_due(chat.app.bot, sessions, limit=100)
     assert len(_documents(chat, LEADER_TG, published)) == 1
     assert len(_documents(chat, LEADER_TG)) == 1  # the leader is no coordinator: only the 公示 workbook
 
@@ -192,7 +193,7 @@ async def test_publish_in_the_group_is_announced_there_once(chat, sessions, ente
     assert [c for c in chat.replies() if c.method == "sendMessage"] == []  # the outbox line is the answer
     with sessions.begin() as s:
         assert s.get(Campaign, entered.campaign_id).state == "published"
-    await outbox.deliver_due(chat.app.bot, sessions, limit=100)
+    await outbox_sender.deliver_due(chat.app.bot, sessions, limit=100)
     lines = [c.text for c in chat.request.calls if c.method == "sendMessage" and c.chat_id == GROUP_ID]
     assert len(lines) == 1 and "【结果公示】" in lines[0] and "马勇" in lines[0]
     # another group is refused and nothing changes there

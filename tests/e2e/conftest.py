@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeapi import FakeBotAPI
+from bot.devtools.botapi_emulator import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "424242:E2E-test-token"
@@ -68,7 +68,7 @@ class BotProcess:
 @contextlib.contextmanager
 def drawn_database(db_url: str, **prepare_kwargs):
     """The county of tests/drawsetup.py with its campaign drawn, on `db_url`: yields (sessions, campaign id)."""
-    from bot import draws
+    from bot.services import draws
     from bot.config import config_from_dict
     from bot.db import make_engine, make_sessionmaker
     from models import Campaign

@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bot import audit, entry
-from bot.fakeapi import FakeBotAPI
-from bot.simulate import ScriptedInspector
+from bot.services import audit, result_entry
+from bot.devtools.botapi_emulator import FakeBotAPI
+from bot.devtools.simulated_users import ScriptedInspector
 from models import (AuditEntry, Assignment, CampaignItem, DrawGroup, GroupTarget, Item, ProcessedUpdate,
                     Result, ResultDraft, Submission)
 from tests import drawsetup
@@ -149,17 +149,17 @@ def _check_resumes_where_the_drafts_say(emu: FakeBotAPI, sessions, inspector: Sc
     with sessions.begin() as s:
         if "c" in kinds or "s" in kinds or ("e" in kinds and "ed" not in kinds):  # an item or its note
             gt, item_id = (int(x) for x in next(d for d in datas if d.split(":")[1] in "cse").split(":")[2:4])
-            pending = entry.load_task(s, inspector.person_id, gt).pending
+            pending = result_entry.load_task(s, inspector.person_id, gt).pending
             assert pending is not None and pending.item_id == item_id, (inspector.user.first_name, datas)
             assert (pending.code is None) == ("c" in kinds), (inspector.user.first_name, pending, datas)
             return "item" if "c" in kinds else "note"
         if "ok" in kinds:  # the summary: every item answered, not submitted
             gt = int(next(d for d in datas if d.startswith("ent:ok:")).split(":")[2])
-            task = entry.load_task(s, inspector.person_id, gt)
+            task = result_entry.load_task(s, inspector.person_id, gt)
             assert task.pending is None and not task.submitted, (inspector.user.first_name, task)
             return "summary"
         assert "t" in kinds, datas  # the list: nothing half-entered may hide behind it
-        half = [task.target_name for task in entry.tasks_for(s, inspector.person_id)
+        half = [task.target_name for task in result_entry.tasks_for(s, inspector.person_id)
                 if not task.submitted and any(i.code is not None for i in task.items)]
         assert not half, (inspector.user.first_name, half, shown[-1].text)
         return "all submitted" if "均已提交" in (shown[-1].text or "") else "list"

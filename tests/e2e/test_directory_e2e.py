@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import make_engine, make_sessionmaker
-from bot.sample import sample_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import AuditEntry, ImportRecord, Person, ProcessedUpdate, Target
 from tests.e2e.conftest import ADMIN_ID
 

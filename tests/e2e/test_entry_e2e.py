@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot.simulate import ScriptedInspector
+from bot.devtools.simulated_users import ScriptedInspector
 from models import (Assignment, CampaignItem, DrawGroup, GroupTarget, Item, Person, Result, ResultDraft,
                     Submission)
 from tests.e2e.conftest import drawn_database

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import make_engine, make_sessionmaker
-from bot.simulate import ScriptedInspector
+from bot.devtools.simulated_users import ScriptedInspector
 from models import Campaign, GroupTarget, OutboxMessage, Person, Submission
 from reports import REPORT_FILES
 from tests.reportsetup import coordinator_tgs, drawn, enter, pairs_to_enter

@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 from sqlalchemy import func, select
 
-from bot.fakeapi import FakeBotAPI
-from bot.simulate import ScriptedInspector
+from bot.devtools.botapi_emulator import FakeBotAPI
+from bot.devtools.simulated_users import ScriptedInspector
 from models import Assignment, DrawGroup, GroupTarget, Person, ProcessedUpdate, ResultDraft, Submission
 from tests.e2e.conftest import BotProcess, drawn_database, webhook_emulator
 

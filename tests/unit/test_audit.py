@@ -2,7 +2,7 @@
 
 from sqlalchemy import delete, update
 
-from bot import audit
+from bot.services import audit
 from models import AuditEntry
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
 
-from bot import audit, identity
-from bot.__main__ import main
+from bot.services import audit, identity
+from bot.cli import main
 from models import AuditEntry, Person, Setting
 from tests.reportsetup import drawn, enter, pairs_to_enter
 

@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import audit, backup
-from bot.__main__ import main
+from bot.services import audit, backup
+from bot.cli import main
 from bot.db import make_engine, make_sessionmaker
 from models import AuditEntry, Base, Person, Target
 from tests.drawsetup import prepare

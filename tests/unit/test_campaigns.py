@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import campaigns
+from bot.services import campaigns
 from bot.config import config_from_dict
-from bot.directory_import import import_workbook
-from bot.sample import sample_workbook
+from bot.services.directory_import import import_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import AuditEntry, Campaign, CampaignDepartment
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import func, select
 
-from bot.sample import sample_workbook
+from bot.devtools.sample_data import sample_workbook
 from models import Invite, Target
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot import audit, corrections
+from bot.services import audit, corrections
 from bot.config import config_from_dict
-from bot.corrections import CorrectionError, FollowUpError
+from bot.services.corrections import CorrectionError, FollowUpError
 from models import AuditEntry, Correction, FollowUp, Person, Result, ResultHistory
 from tests.resultsetup import GA, SJ, WL, submit
 

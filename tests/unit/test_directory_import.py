@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-import bot.directory_import as di
-from bot.directory_import import import_workbook
-from bot.sample import generate_uscc, sample_sheets, sample_workbook, write_workbook
+import bot.services.directory_import as di
+from bot.services.directory_import import import_workbook
+from bot.devtools.sample_data import generate_uscc, sample_sheets, sample_workbook, write_workbook
 from bot.texts import CATALOG
 from bot.texts import directory as directory_texts
 from models import AuditEntry, Conflict, Department, ImportRecord, Item, Person, Target
@@ -538,7 +538,7 @@ def test_directory_texts_have_both_languages_with_same_placeholders():
 
 def test_every_text_key_used_exists():
     root = Path(di.__file__).parent
-    source = (root / "directory_import.py").read_text() + (root / "templates.py").read_text()
+    source = (root / "directory_import.py").read_text() + (root / "directory_template.py").read_text()
     used = set(re.findall(r"\"((?:import|template)\.[a-z_.]+)\"", source))
     used |= {c.note for s in di.SHEETS for c in s.columns if c.note}
     used |= {f"import.sheet.{s.kind}" for s in di.SHEETS}

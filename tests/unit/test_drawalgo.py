@@ -1,6 +1,6 @@
 """The draw algorithm v1 (SPEC §5): known answers, exact decimal sizes, properties, uniformity, verification and
 replacement. Expected values come from `naive_v1` below — a straightforward reading of the SPEC text with
-`hmac`/`hashlib` that shares no code with bot.drawalgo — and from literals computed by OpenSSL."""
+`hmac`/`hashlib` that shares no code with bot.rules.drawalgo — and from literals computed by OpenSSL."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import drawalgo as da
-from bot.drawalgo import (DrawError, classes_without_rule, compute_digests, dump_record, load_record,
+from bot.rules import drawalgo as da
+from bot.rules.drawalgo import (DrawError, classes_without_rule, compute_digests, dump_record, load_record,
                           make_record, new_seed, pool_digest, rank_key, replacement_v1, run_v1, sample_size,
                           seed_from_public, stratum_of, verify_record)
 

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot import draws
+from bot.services import draws
 from bot.config import config_from_dict
-from bot.draw_notices import enqueue_draw_notices
+from bot.services.draw_announcements import enqueue_draw_notices
 from models import Assignment, Campaign, Draw, GroupTarget, OutboxMessage, Person, Target
 from tests.drawsetup import GROUP_ID, PLAN, prepare
 
@@ -52,7 +52,7 @@ def test_pools_leave_out_closed_targets_and_unfit_inspectors(sessions):
 def test_annual_limit_excludes_targets_already_drawn_twice_this_year(sessions):
     every = dict(PLAN, sampling={"ratio": 1.0}, targets_per_group=0)
     first = prepare(sessions, plan=every)
-    from bot import campaigns
+    from bot.services import campaigns
     with sessions.begin() as s:
         second = campaigns.create_campaign(s, every, cfg=CFG, actor="test").campaign.id
         third = campaigns.create_campaign(s, every, cfg=CFG, actor="test").campaign.id

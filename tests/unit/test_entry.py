@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot import draws, entry
+from bot.services import draws, result_entry
 from bot.config import DEFAULT_CODES, config_from_dict
 from models import (Assignment, AuditEntry, Campaign, CampaignItem, Department, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, OutboxMessage, Person, Result, ResultDraft, ResultHistory, Submission)
@@ -60,13 +60,13 @@ def _items(sessions, campaign_id: int, department: str) -> list[int]:
 def _answer_all(sessions, person: int, gt: int, codes: list[int]) -> None:
     """Answer each item of the person's department in order; problem codes get a description."""
     with sessions.begin() as s:
-        task = entry.load_task(s, person, gt)
+        task = result_entry.load_task(s, person, gt)
         for item, code in zip(task.items, codes, strict=True):
-            entry.answer(s, person_id=person, group_target_id=gt, item_id=item.item_id, code=code, codes=CODES)
-            if entry.needs_note(code):
-                entry.add_note(s, person_id=person, group_target_id=gt, item_id=item.item_id, note=f"问题{code}")
+            result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item.item_id, code=code, codes=CODES)
+            if result_entry.needs_note(code):
+                result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item.item_id, note=f"问题{code}")
             else:
-                entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item.item_id)
+                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item.item_id)
 
 
 WL, SJ, GA, XF = PLAN["departments"]
@@ -80,30 +80,30 @@ def drawn(sessions):
 # ------------------------------------------------------------------------------------------------ pure rules
 
 def test_department_result_is_distinct_codes_in_code_order():
-    assert entry.department_result([1, 1]) == "1"
-    assert entry.department_result([8, 5, 8]) == "5,8"
-    assert entry.department_result([10, 2, None]) == "2,10"
-    assert entry.department_result([]) == ""
+    assert result_entry.department_result([1, 1]) == "1"
+    assert result_entry.department_result([8, 5, 8]) == "5,8"
+    assert result_entry.department_result([10, 2, None]) == "2,10"
+    assert result_entry.department_result([]) == ""
 
 
 def test_has_problem_follows_the_record_form():
-    assert entry.PROBLEM_CODES == {2, 3, 4, 5, 6, 8, 10}
-    assert not entry.has_problem([1, 7, 9])
+    assert result_entry.PROBLEM_CODES == {2, 3, 4, 5, 6, 8, 10}
+    assert not result_entry.has_problem([1, 7, 9])
     for code in (2, 3, 4, 5, 6, 8, 10):
-        assert entry.has_problem([1, code])
+        assert result_entry.has_problem([1, code])
 
 
 def test_inspection_date_choices_and_default():
     start, end = dt.date(2022, 9, 26), dt.date(2022, 9, 28)
-    assert entry.date_choices(start, end, dt.date(2022, 9, 27)) == [start, dt.date(2022, 9, 27)]
-    assert entry.default_inspection_date(start, end, dt.date(2022, 9, 27)) == dt.date(2022, 9, 27)
+    assert result_entry.date_choices(start, end, dt.date(2022, 9, 27)) == [start, dt.date(2022, 9, 27)]
+    assert result_entry.default_inspection_date(start, end, dt.date(2022, 9, 27)) == dt.date(2022, 9, 27)
     # entered after the window: any day of it, the last by default
-    assert entry.date_choices(start, end, dt.date(2022, 10, 8)) == [start, dt.date(2022, 9, 27), end]
-    assert entry.default_inspection_date(start, end, dt.date(2022, 10, 8)) == end
+    assert result_entry.date_choices(start, end, dt.date(2022, 10, 8)) == [start, dt.date(2022, 9, 27), end]
+    assert result_entry.default_inspection_date(start, end, dt.date(2022, 10, 8)) == end
     # before the window: only the day of entry itself
-    assert entry.date_choices(start, end, dt.date(2022, 9, 20)) == [dt.date(2022, 9, 20)]
-    long = entry.date_choices(dt.date(2022, 1, 1), dt.date(2022, 12, 31), dt.date(2022, 6, 30))
-    assert len(long) == entry.MAX_DATE_CHOICES and long[-1] == dt.date(2022, 6, 30)
+    assert result_entry.date_choices(start, end, dt.date(2022, 9, 20)) == [dt.date(2022, 9, 20)]
+    long = result_entry.date_choices(dt.date(2022, 1, 1), dt.date(2022, 12, 31), dt.date(2022, 6, 30))
+    assert len(long) == result_entry.MAX_DATE_CHOICES and long[-1] == dt.date(2022, 6, 30)
 
 
 # ------------------------------------------------------------------------------------------------ drafts
@@ -114,17 +114,17 @@ def test_answers_are_saved_and_resumed_from_the_database(sessions, drawn):
     first, second = _gts(sessions, draw_id, 1)[:2]
     item1, item2 = _items(sessions, cid, WL)
     with sessions.begin() as s:
-        assert entry.resume_target(s, person) is None  # several targets, nothing begun: the list
-        entry.answer(s, person_id=person, group_target_id=second, item_id=item1, code=1, codes=CODES)
-        entry.skip_note(s, person_id=person, group_target_id=second, item_id=item1)
-        entry.answer(s, person_id=person, group_target_id=second, item_id=item2, code=5, codes=CODES)
+        assert result_entry.resume_target(s, person) is None  # several targets, nothing begun: the list
+        result_entry.answer(s, person_id=person, group_target_id=second, item_id=item1, code=1, codes=CODES)
+        result_entry.skip_note(s, person_id=person, group_target_id=second, item_id=item1)
+        result_entry.answer(s, person_id=person, group_target_id=second, item_id=item2, code=5, codes=CODES)
     with sessions.begin() as s:  # a new unit of work: everything comes from the rows
-        task = entry.load_task(s, person, second)
+        task = result_entry.load_task(s, person, second)
         assert (task.answered, task.total) == (1, 2)
         assert task.pending.item_id == item2 and task.pending.code == 5 and not task.pending.note_done
-        assert entry.resume_target(s, person) == second
-        assert entry.resume_target(s, person, preferred=first) == first
-        listing = {task.group_target_id: (task.answered, task.total) for task in entry.tasks_for(s, person)}
+        assert result_entry.resume_target(s, person) == second
+        assert result_entry.resume_target(s, person, preferred=first) == first
+        listing = {task.group_target_id: (task.answered, task.total) for task in result_entry.tasks_for(s, person)}
         assert listing[second] == (1, 2) and listing[first] == (0, 2)
     with sessions.begin() as s:
         drafts = s.scalars(select(ResultDraft).where(ResultDraft.person_id == person)).all()
@@ -138,11 +138,11 @@ def test_a_new_code_clears_the_note_and_skip_keeps_a_typed_note(sessions, drawn)
     gt = _gts(sessions, draw_id, 1)[0]
     (item,) = _items(sessions, cid, SJ)
     with sessions.begin() as s:
-        entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=1, codes=CODES)
-        entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="营业执照已公示")
-        task = entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
+        result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=1, codes=CODES)
+        result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="营业执照已公示")
+        task = result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
         assert task.items[0].note == "营业执照已公示"  # 跳过 pressed after typing: the note stays
-        task = entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=9, codes=CODES)
+        task = result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=9, codes=CODES)
         assert task.items[0].note is None and not task.complete
 
 
@@ -153,22 +153,22 @@ def test_problem_codes_need_a_description(sessions, drawn):
     (item,) = _items(sessions, cid, GA)
     for code in (2, 3, 4, 5, 6, 8, 10):
         with sessions.begin() as s:
-            entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=code, codes=CODES)
-            with pytest.raises(entry.EntryRefused) as refused:
-                entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
+            result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=code, codes=CODES)
+            with pytest.raises(result_entry.EntryRefused) as refused:
+                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
             assert refused.value.key == "entry.refused.note_required"
-            with pytest.raises(entry.EntryRefused) as refused:
-                entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="   ")
+            with pytest.raises(result_entry.EntryRefused) as refused:
+                result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="   ")
             assert refused.value.key == "entry.refused.note_empty"
-            with pytest.raises(entry.EntryRefused) as refused:
-                entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="长" * 501)
+            with pytest.raises(result_entry.EntryRefused) as refused:
+                result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="长" * 501)
             assert refused.value.key == "entry.refused.note_too_long"
-            assert not entry.load_task(s, person, gt).complete
-            with pytest.raises(entry.EntryRefused) as refused:
-                entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+            assert not result_entry.load_task(s, person, gt).complete
+            with pytest.raises(result_entry.EntryRefused) as refused:
+                result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
             assert refused.value.key == "entry.refused.incomplete"
     with sessions.begin() as s:
-        task = entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="发现违法信息\n已固定证据")
+        task = result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="发现违法信息\n已固定证据")
         assert task.complete and task.items[0].note == "发现违法信息 已固定证据"
 
 
@@ -187,12 +187,12 @@ def test_refusals_write_nothing(sessions, drawn):
     ]
     for kwargs, key in cases:
         with sessions.begin() as s:
-            with pytest.raises(entry.EntryRefused) as refused:
-                entry.answer(s, person_id=person, codes=CODES, **kwargs)
+            with pytest.raises(result_entry.EntryRefused) as refused:
+                result_entry.answer(s, person_id=person, codes=CODES, **kwargs)
             assert refused.value.key == key
     with sessions.begin() as s:
-        with pytest.raises(entry.EntryRefused) as refused:
-            entry.set_inspection_date(s, person_id=person, group_target_id=gt1, day=dt.date(2022, 9, 28),
+        with pytest.raises(result_entry.EntryRefused) as refused:
+            result_entry.set_inspection_date(s, person_id=person, group_target_id=gt1, day=dt.date(2022, 9, 28),
                                       today=TODAY)  # tomorrow, seen from TODAY
         assert refused.value.key == "entry.refused.bad_date"
     assert _count(sessions, ResultDraft) == 0
@@ -206,15 +206,15 @@ def test_replaced_inspector_and_superseded_draw_are_refused(sessions, drawn):
     with sessions.begin() as s:
         s.scalar(select(Assignment).where(Assignment.person_id == person)).active = False
     with sessions.begin() as s:
-        with pytest.raises(entry.EntryRefused) as refused:
-            entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=1, codes=CODES)
+        with pytest.raises(result_entry.EntryRefused) as refused:
+            result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=1, codes=CODES)
         assert refused.value.key == "entry.refused.not_assigned"
-        assert entry.tasks_for(s, person) == []
+        assert result_entry.tasks_for(s, person) == []
     with sessions.begin() as s:
         draws.perform_draw(s, s.get(Campaign, cid), cfg=CFG, person_id=None, actor="test", reason="名录更新")
     with sessions.begin() as s:
-        with pytest.raises(entry.EntryRefused) as refused:
-            entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)
+        with pytest.raises(result_entry.EntryRefused) as refused:
+            result_entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)
         assert refused.value.key == "entry.refused.closed"
     assert _count(sessions, ResultDraft) == 0
 
@@ -228,10 +228,10 @@ def test_submit_locks_copies_drafts_opens_followup_and_tells_the_leader(sessions
     (item,) = _items(sessions, cid, SJ)
     _answer_all(sessions, person, gt, [8])
     with sessions.begin() as s:
-        entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)  # the colleague's draft
-        entry.set_inspection_date(s, person_id=person, group_target_id=gt, day=dt.date(2022, 9, 26), today=TODAY)
+        result_entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)  # the colleague's draft
+        result_entry.set_inspection_date(s, person_id=person, group_target_id=gt, day=dt.date(2022, 9, 26), today=TODAY)
     with sessions.begin() as s:
-        out = entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
+        out = result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
     assert out.result == "8" and out.problem and out.followups == 1 and out.inspection_date == dt.date(2022, 9, 26)
     assert out.leader_notified and out.campaign_state == "inspecting" and not out.campaign_entered
     with sessions.begin() as s:
@@ -255,10 +255,10 @@ def test_submit_locks_copies_drafts_opens_followup_and_tells_the_leader(sessions
         assert "8 发现问题待后续处理" in notice.text and "问题8" in notice.text
     # the colleague now gets who entered it; nothing more is written
     with sessions.begin() as s:
-        with pytest.raises(entry.AlreadySubmitted) as refused:
-            entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)
+        with pytest.raises(result_entry.AlreadySubmitted) as refused:
+            result_entry.answer(s, person_id=other, group_target_id=gt, item_id=item, code=1, codes=CODES)
         assert refused.value.name == s.get(Person, person).name
-        task = entry.load_task(s, other, gt)
+        task = result_entry.load_task(s, other, gt)
         assert task.submitted and task.items[0].code == 8
     assert _count(sessions, Result) == 1 and _count(sessions, ResultDraft) == 0
 
@@ -274,22 +274,22 @@ def test_campaign_moves_to_entered_when_every_target_and_department_is_in(sessio
             n_items = len(_items(sessions, cid, department))
             _answer_all(sessions, person, gt, [1] * n_items)
             with sessions.begin() as s:
-                assert not entry.all_results_in(s, cid)
-                out = entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
+                assert not result_entry.all_results_in(s, cid)
+                out = result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
                 states.append((out.campaign_state, out.campaign_entered))
     assert states[:-1] == [("inspecting", False)] * 7 and states[-1] == ("entered", True)
     with sessions.begin() as s:
         assert s.get(Campaign, cid).state == "entered"
-        assert entry.all_results_in(s, cid)
-        assert entry.results_complete(s) == {cid: True}
-        p = entry.progress(s, cid)
+        assert result_entry.all_results_in(s, cid)
+        assert result_entry.results_complete(s) == {cid: True}
+        p = result_entry.progress(s, cid)
         assert (p.entered, p.expected, p.complete) == (8, 8, True)
 
 
 def test_progress_counts_per_group_and_department(sessions, drawn):
     cid, draw_id = drawn
     with sessions.begin() as s:
-        p = entry.progress(s, cid)
+        p = result_entry.progress(s, cid)
         assert p.draw_id == draw_id and p.entered == 0 and not p.complete
         sizes = {g.number: g.targets for g in p.groups}
         assert p.expected == 4 * sum(sizes.values())
@@ -298,8 +298,8 @@ def test_progress_counts_per_group_and_department(sessions, drawn):
     person = _members(sessions, draw_id, 2, XF)[0]
     _answer_all(sessions, person, gt, [1])
     with sessions.begin() as s:
-        entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
-        p = entry.progress(s, cid)
+        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+        p = result_entry.progress(s, cid)
     g2 = next(g for g in p.groups if g.number == 2)
     assert {d.name: (d.entered, d.expected) for d in g2.departments}[XF] == (1, sizes[2])
     assert g2.entered == 1 and p.entered == 1
@@ -315,8 +315,8 @@ def _race(sessions, people: list[int], gt: int) -> list[object]:
         barrier.wait()
         try:
             with sessions.begin() as s:
-                outcomes[i] = entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
-        except entry.EntryRefused as exc:
+                outcomes[i] = result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
+        except result_entry.EntryRefused as exc:
             outcomes[i] = exc
         except Exception as exc:  # noqa: BLE001 — reported by the assertion below
             outcomes[i] = exc
@@ -336,8 +336,8 @@ def test_concurrent_submissions_exactly_one_wins(sessions, drawn):
     _answer_all(sessions, first, gt, [1, 5])
     _answer_all(sessions, second, gt, [9, 1])
     outcomes = _race(sessions, [first, second], gt)
-    wins = [o for o in outcomes if isinstance(o, entry.SubmitOutcome)]
-    losses = [o for o in outcomes if isinstance(o, entry.AlreadySubmitted)]
+    wins = [o for o in outcomes if isinstance(o, result_entry.SubmitOutcome)]
+    losses = [o for o in outcomes if isinstance(o, result_entry.AlreadySubmitted)]
     assert len(wins) == 1 and len(losses) == 1, outcomes
     with sessions.begin() as s:
         (sub,) = s.scalars(select(Submission)).all()
@@ -361,10 +361,10 @@ def test_the_unique_constraint_is_the_arbiter(sessions, drawn, monkeypatch):
         target = s.get(GroupTarget, gt).target_id
         s.add(Submission(draw_id=draw_id, target_id=target, department_id=department, person_id=first,
                          inspection_date=TODAY))
-    monkeypatch.setattr(entry, "_existing_submission", lambda *a: None)
+    monkeypatch.setattr(result_entry, "_existing_submission", lambda *a: None)
     with sessions.begin() as s:
-        with pytest.raises(entry.AlreadySubmitted) as refused:
-            entry.submit(s, person_id=second, group_target_id=gt, today=TODAY)
+        with pytest.raises(result_entry.AlreadySubmitted) as refused:
+            result_entry.submit(s, person_id=second, group_target_id=gt, today=TODAY)
         assert s.scalar(select(func.count()).select_from(ResultDraft)) == 2  # the session still works
     with sessions.begin() as s:
         assert refused.value.name == s.get(Person, first).name
@@ -378,9 +378,9 @@ def test_superseded_draw_does_not_count_for_progress(sessions, drawn):
     gt = _gts(sessions, draw_id, 1)[0]
     _answer_all(sessions, person, gt, [1])
     with sessions.begin() as s:
-        entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
     with sessions.begin() as s:
         new = draws.perform_draw(s, s.get(Campaign, cid), cfg=CFG, person_id=None, actor="test", reason="重抽")
-        p = entry.progress(s, cid)
+        p = result_entry.progress(s, cid)
         assert p.draw_id == new.id and p.entered == 0
         assert s.get(Draw, draw_id).superseded_by_id == new.id

@@ -1,4 +1,4 @@
-"""Tests of the local Bot API emulator (bot/fakeapi.py), driven by real python-telegram-bot."""
+"""Tests of the local Bot API emulator (bot/devtools/botapi_emulator.py), driven by real python-telegram-bot."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakeapi import BotMessage, FakeBotAPI
+from bot.devtools.botapi_emulator import BotMessage, FakeBotAPI
 
 TOKEN = "123456:TEST-fake-token"
 
@@ -630,7 +630,7 @@ def test_http_control_surface(emu):
 
 
 def test_text_parsers_directly():
-    from bot.fakeapi import _ParseError, _parse_html, _parse_markdown, _parse_markdown_v2
+    from bot.devtools.botapi_emulator import _ParseError, _parse_html, _parse_markdown, _parse_markdown_v2
 
     text, ents = _parse_html('<b>粗<i>斜</i></b> &lt;x&gt; &#8364; A&B '
                              '<a href="https://e.org/?a=1&amp;b=2">链</a>'

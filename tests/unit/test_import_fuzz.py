@@ -42,9 +42,9 @@ from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 from sqlalchemy import func, select
 
-from bot import audit
-from bot.directory_import import SHEETS, import_workbook
-from bot.sample import generate_uscc, sample_sheets, write_workbook
+from bot.services import audit
+from bot.services.directory_import import SHEETS, import_workbook
+from bot.devtools.sample_data import generate_uscc, sample_sheets, write_workbook
 from models import Base
 
 TODAY = dt.date(2024, 6, 1)

@@ -25,6 +25,6 @@ def test_checker_finds_an_await_in_a_transaction():
 
 def test_no_handler_or_service_awaits_inside_a_transaction():
     found = []
-    for path in sorted((ROOT / "handlers").glob("*.py")) + sorted((ROOT / "bot").glob("*.py")):
+    for path in sorted((ROOT / "handlers").rglob("*.py")) + sorted((ROOT / "bot").rglob("*.py")):
         found += _violations(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     assert found == []

@@ -14,7 +14,9 @@ from sqlalchemy import func, select, update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.request import BaseRequest, RequestData
 
-from bot import outbox
+from bot.services import outbox
+
+from bot.runtime import outbox_sender
 from bot.texts.outbox import TEXTS
 from models import Department, OutboxMessage, Person
 
@@ -209,9 +211,9 @@ async def test_delivers_each_message_once(sessions, tg):
     a = put(sessions, chat_id=11, text="请审批更正申请", reply_markup=keyboard.to_dict())
     b = put(sessions, chat_id=12, text="<b>提醒</b>", parse_mode="HTML")
 
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(1))
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(1))
     assert (report.claimed, report.sent, report.failed) == (2, 2, 0)
-    again = await outbox.deliver_due(bot, sessions, now_fn=at(60))
+    again = await outbox_sender.deliver_due(bot, sessions, now_fn=at(60))
     assert again.claimed == 0
 
     sent = stub.sent()
@@ -227,8 +229,8 @@ async def test_delivers_each_message_once(sessions, tg):
 async def test_not_before_is_respected(sessions, tg):
     stub, bot = tg
     put(sessions, chat_id=1, text="明天九点", not_before=T0 + dt.timedelta(hours=1))
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(60))).claimed == 0
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(3600))).sent == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(60))).claimed == 0
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(3600))).sent == 1
 
 
 @pytest.fixture(params=["int", "timedelta"])
@@ -256,7 +258,7 @@ async def test_flood_control_pauses_the_batch_and_delivers_later_once(sessions, 
     put(sessions, chat_id=1, text="甲")
     put(sessions, chat_id=2, text="乙")
 
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(0))
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))
     assert report.retry_after == dt.timedelta(seconds=5) and report.sent == 0
     assert len(stub.sent()) == 1  # the second message was not tried during the pause
     for row in rows(sessions):
@@ -264,8 +266,8 @@ async def test_flood_control_pauses_the_batch_and_delivers_later_once(sessions, 
         assert row.not_before == T0 + dt.timedelta(seconds=5)
     assert "RetryAfter" in (rows(sessions)[0].last_error or "")
 
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(3))).claimed == 0
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(6))).sent == 2
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(3))).claimed == 0
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(6))).sent == 2
     delivered = [p["text"] for p in stub.sent()]
     assert delivered == ["甲", "甲", "乙"]  # once refused, then each once
     assert all(r.state == "sent" for r in rows(sessions))
@@ -284,15 +286,15 @@ async def test_server_error_backs_off_then_delivers(sessions, tg):
     stub.script = flaky
     msg = put(sessions, chat_id=1, text="汇总表已生成")
 
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(0))).retried == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))).retried == 1
     row = rows(sessions)[0]
     assert row.state == "pending" and row.attempts == 1 and "Internal Server Error" in row.last_error
     assert row.not_before == T0 + dt.timedelta(seconds=2)
 
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(1))).claimed == 0
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(2))).retried == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(1))).claimed == 0
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(2))).retried == 1
     assert rows(sessions)[0].not_before == T0 + dt.timedelta(seconds=2 + 4)
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(6))).sent == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(6))).sent == 1
     row = rows(sessions)[0]
     assert (row.id, row.state, row.attempts) == (msg, "sent", 3)
     assert len(stub.sent()) == 3
@@ -310,7 +312,7 @@ async def test_an_outage_never_fails_a_message(sessions, tg):
     put(sessions, chat_id=1, text="x")
     with sessions.begin() as s:
         s.execute(update(OutboxMessage).values(attempts=outbox.MAX_ATTEMPTS + 5))
-    await outbox.deliver_due(bot, sessions, now_fn=at(0))
+    await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))
     assert rows(sessions)[0].state == "pending"
 
 
@@ -318,9 +320,9 @@ async def test_unexpected_errors_fail_after_max_attempts(sessions, tg):
     stub, bot = tg
     stub.script = lambda api, params: error(409, "Conflict: something odd") if api == "sendMessage" else None
     put(sessions, chat_id=1, text="x")
-    await outbox.deliver_due(bot, sessions, now_fn=at(0), max_attempts=2)
+    await outbox_sender.deliver_due(bot, sessions, now_fn=at(0), max_attempts=2)
     assert rows(sessions)[0].state == "pending"
-    await outbox.deliver_due(bot, sessions, now_fn=at(10), max_attempts=2)
+    await outbox_sender.deliver_due(bot, sessions, now_fn=at(10), max_attempts=2)
     row = rows(sessions)[0]
     assert (row.state, row.attempts) == ("failed", 2) and "Conflict" in row.last_error
 
@@ -338,7 +340,7 @@ async def test_blocked_user_fails_and_admins_are_told_once(sessions, tg):
     put(sessions, chat_id=43, text="给别人")
     put(sessions, chat_id=42, text="提醒二")
 
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1, 2])
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1, 2])
     assert (report.sent, report.failed, report.blocked_chats) == (1, 2, [42])
     assert [p["chat_id"] for p in stub.sent()] == [42, 43]  # the second row to 42 was not tried
     to_42 = [r for r in rows(sessions) if r.chat_id == 42]
@@ -351,7 +353,7 @@ async def test_blocked_user_fails_and_admins_are_told_once(sessions, tg):
 
     # Later messages to the same chat fail too, without telling the admins again.
     put(sessions, chat_id=42, text="提醒三")
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(1), admin_chat_ids=lambda s: [1, 2])
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(1), admin_chat_ids=lambda s: [1, 2])
     assert report.sent == 2 and report.failed == 1  # the two notices, and 提醒三
     assert sorted(p["chat_id"] for p in stub.sent()[-3:]) == [1, 2, 42]
     assert len([r for r in rows(sessions) if r.chat_id in (1, 2)]) == 2
@@ -369,7 +371,7 @@ async def test_chat_not_found_counts_as_unreachable(sessions, tg):
     stub, bot = tg
     stub.script = lambda api, params: error(400, "Bad Request: chat not found") if api == "sendMessage" else None
     put(sessions, chat_id=77, text="x")
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1])
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1])
     assert report.blocked_chats == [77]
     assert any(r.dedup_key == "blocked:77:1" for r in rows(sessions))
 
@@ -379,7 +381,7 @@ async def test_permanent_bad_request_fails_without_retry(sessions, tg):
     stub.script = lambda api, params: (error(400, "Bad Request: message is too long")
                                        if api == "sendMessage" else None)
     put(sessions, chat_id=5, text="很长")
-    report = await outbox.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1])
+    report = await outbox_sender.deliver_due(bot, sessions, now_fn=at(0), admin_chat_ids=[1])
     assert report.failed == 1 and report.blocked_chats == []
     assert [r.state for r in rows(sessions)] == ["failed"]  # and no admin notice
 
@@ -390,8 +392,8 @@ async def test_migrated_group_gets_the_message_at_its_new_id(sessions, tg):
                                              migrate_to_chat_id=-1001234)
                                        if params.get("chat_id") == -55 else None)
     put(sessions, chat_id=-55, text="抽取结果")
-    await outbox.deliver_due(bot, sessions, now_fn=at(0))
-    await outbox.deliver_due(bot, sessions, now_fn=at(0))
+    await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))
+    await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))
     row = rows(sessions)[0]
     assert (row.state, row.chat_id) == ("sent", -1001234)
     assert [p["chat_id"] for p in stub.sent()] == [-55, -1001234]
@@ -402,7 +404,7 @@ async def test_document_carries_bytes_and_filename(sessions, tg):
     content = b"PK\x03\x04" + "附件3_联合抽查汇总表".encode() + bytes(range(256))
     put(sessions, chat_id=9, method="sendDocument", document=content, filename="西文旅抽查〔2022〕1号_附件3.xlsx",
         caption="汇总表")
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(0))).sent == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(0))).sent == 1
     calls = [(params, body) for api, params, body in stub.calls if api == "sendDocument"]
     assert len(calls) == 1
     params, body = calls[0]
@@ -417,9 +419,9 @@ async def test_a_crashed_claim_is_retried_after_its_lease(sessions, tg):
     put(sessions, chat_id=3, text="x")
     with sessions.begin() as s:  # a worker claimed the row and died before sending
         assert outbox.claim_due(s, T0)
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(60))).claimed == 0
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(121))).sent == 1
-    assert (await outbox.deliver_due(bot, sessions, now_fn=at(1000))).claimed == 0
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(60))).claimed == 0
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(121))).sent == 1
+    assert (await outbox_sender.deliver_due(bot, sessions, now_fn=at(1000))).claimed == 0
     assert len(stub.sent()) == 1
 
 
@@ -433,7 +435,7 @@ async def test_worker_drains_more_than_one_batch(sessions, tg):
 
     app = App()
     app.bot = bot  # type: ignore[attr-defined]
-    worker = outbox.OutboxWorker(app, sessions, limit=2)
+    worker = outbox_sender.OutboxWorker(app, sessions, limit=2)
     report = await worker.run_once()
     assert report is not None and report.sent == 5
     with sessions.begin() as s:
@@ -445,6 +447,6 @@ async def test_start_outbox_worker_registers_a_job(sessions, tg):
 
     stub, _bot = tg
     app = ApplicationBuilder().token("123:TEST").request(stub).get_updates_request(stub).updater(None).build()
-    worker = outbox.start_outbox_worker(app, interval=0.5, admin_chat_ids=[1], sessions=sessions)
+    worker = outbox_sender.start_outbox_worker(app, interval=0.5, admin_chat_ids=[1], sessions=sessions)
     assert [job.name for job in app.job_queue.jobs()] == ["outbox"]
     assert worker.sessions is sessions

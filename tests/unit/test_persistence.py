@@ -12,7 +12,7 @@ from telegram.ext import (ApplicationBuilder, CommandHandler, ConversationHandle
                           PersistenceInput, filters)
 
 from tests.conversation.harness import StubRequest
-from bot.persistence import SQLAlchemyPersistence
+from bot.runtime.persistence import SQLAlchemyPersistence
 from models import ConversationRow, PersistenceEntry
 
 

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import BaseRequest, RequestData
 
-from bot import outbox
-from bot.app import build_application
+from bot.services import outbox
+
+from bot.runtime import outbox_sender
+from bot.runtime.app import build_application
 from bot.config import config_from_dict
 from models import OutboxMessage
 
@@ -133,15 +135,15 @@ async def test_the_outbox_behind_the_limiter_honours_retry_after(sessions):
         outbox.enqueue(s, chat_id=GROUP, text="甲", not_before=T0)
         outbox.enqueue(s, chat_id=GROUP, text="乙", not_before=T0)
     async with app.bot:
-        report = await outbox.deliver_due(app.bot, sessions, now_fn=lambda: T0)
+        report = await outbox_sender.deliver_due(app.bot, sessions, now_fn=lambda: T0)
         assert report.retry_after == dt.timedelta(seconds=7) and report.sent == 0
         assert len(stub.sends()) == 1  # the limiter did not retry by itself, the batch stopped
         with sessions.begin() as s:
             rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
             assert [(r.state, r.attempts, r.not_before) for r in rows] == \
                 [("pending", 0, T0 + dt.timedelta(seconds=7))] * 2
-        assert (await outbox.deliver_due(app.bot, sessions, now_fn=lambda: T0 + dt.timedelta(seconds=6))).claimed == 0
-        later = await outbox.deliver_due(app.bot, sessions, now_fn=lambda: T0 + dt.timedelta(seconds=8))
+        assert (await outbox_sender.deliver_due(app.bot, sessions, now_fn=lambda: T0 + dt.timedelta(seconds=6))).claimed == 0
+        later = await outbox_sender.deliver_due(app.bot, sessions, now_fn=lambda: T0 + dt.timedelta(seconds=8))
     assert later.sent == 2 and len(stub.sends()) == 3  # refused once, then each once
     with sessions.begin() as s:
         assert {r.state for r in s.scalars(select(OutboxMessage))} == {"sent"}
@@ -150,8 +152,8 @@ async def test_the_outbox_behind_the_limiter_honours_retry_after(sessions):
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 @pytest.mark.parametrize("flag, expected", [(False, True), (True, False)])
 def test_run_builds_with_the_rate_limiter_in_both_modes_unless_told_not_to(monkeypatch, mode, flag, expected):
-    import bot.__main__ as main
-    from bot import app as app_module, polling, webhook
+    import bot.cli as main
+    from bot.runtime import app as app_module, polling, webhook
 
     built: list[dict[str, Any]] = []
     ran: list[str] = []

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot import reminders
+from bot.services import reminders
 from bot.config import config_from_dict
 from models import Campaign, OutboxMessage, Person
 from tests.drawsetup import LEADER_TG
@@ -195,8 +195,8 @@ def test_config_overrides_move_the_days(sessions, done):
 
 def test_provisional_deadline_is_marked_in_the_reminder(sessions):
     """A window ending 2026-12-18: the results deadline lies in 2027, which chinesecalendar does not cover."""
-    from bot import draws
-    from bot.workdays import WorkCalendar
+    from bot.services import draws
+    from bot.rules.workdays import WorkCalendar
     from tests.drawsetup import PLAN, prepare
 
     plan = dict(PLAN, window={"start": dt.date(2026, 12, 14), "end": dt.date(2026, 12, 18)},

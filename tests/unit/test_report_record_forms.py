@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from reports.data import PROBLEM_CODES, FollowUpInfo, ItemResult
 from reports.record_forms import build_record_forms
 from reports.styles import safe_text
-from reports.synthetic import synthetic_report
+from bot.devtools.synthetic_data import synthetic_report
 from tests.xlsxcheck import check_xlsx
 
 CUSTOM_CODES = {1: "符合要求", 2: "基本符合", 3: "不符合要求", 8: "发现问题待后续处理"}

@@ -1,4 +1,4 @@
-"""Reports on the database (SPEC §8, bot.reporting): the report data equals the database (submitted results only,
+"""Reports on the database (SPEC §8, bot.services.report_sends): the report data equals the database (submitted results only,
 active inspectors only), the automatic sends happen once per reason — also with two senders at once and after a
 crash mid-send —, and publication (公示) with its refusals, audit entry and lateness."""
 
@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, select
 
-from bot import entry, outbox, reporting
+from bot.services import outbox, publication, report_data, report_sends
 from bot.config import config_from_dict
 from models import (Assignment, AuditEntry, Campaign, CampaignItem, Department, DrawGroup, FollowUp, GroupTarget,
                     Item, OutboxMessage, Person, Result, ResultDraft, Submission, Target)
-from tests.reportsetup import DAY, coordinator_tgs, drawn, enter, enter_all, pairs_to_enter
+from tests.reportsetup import coordinator_tgs, drawn, enter, enter_all, pairs_to_enter
 from tests.resultsetup import submit
 
 CFG = config_from_dict({})
@@ -31,7 +31,7 @@ def _count(sessions, model, *where) -> int:
 
 def _load(sessions, campaign_id: int):
     with sessions.begin() as s:
-        return reporting.load_report(s, campaign_id, cfg=CFG, now=NOW)
+        return report_data.load_report(s, campaign_id, cfg=CFG, now=NOW)
 
 
 # ------------------------------------------------------------------------------------------------ load_report
@@ -167,7 +167,7 @@ def test_load_report_reads_in_bulk_not_per_target(sessions):
     with sessions.begin() as s:
         s.get(Campaign, small.campaign_id).state = "published"
     from tests.drawsetup import PLAN
-    from bot import campaigns, draws
+    from bot.services import campaigns, draws
     with sessions.begin() as s:
         plan = dict(PLAN, number="西文旅抽查〔2022〕2号", sampling={"ratio": 1.0}, targets_per_group=9)
         big = campaigns.create_campaign(s, plan, cfg=CFG, actor="test").campaign
@@ -204,10 +204,10 @@ def test_enqueue_reports_once_per_reason_to_each_bound_coordinator(sessions):
     assert len(tgs) == 2
     files = _files(number)
     with sessions.begin() as s:
-        added = reporting.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW, reason="entered:1", files=files)
+        added = report_sends.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW, reason="entered:1", files=files)
     assert added == 5 * 2
     with sessions.begin() as s:
-        assert reporting.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW, reason="entered:1",
+        assert report_sends.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW, reason="entered:1",
                                          files=files) == 0
         rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert {r.chat_id for r in rows} == set(tgs.values())
@@ -223,7 +223,7 @@ def test_enqueue_reports_once_per_reason_to_each_bound_coordinator(sessions):
         assert len(notes) == 1 and notes[0].subject == f"campaign:{done.campaign_id}:entered:1"
     # another reason is another send: a deadline's caption says which deadline
     with sessions.begin() as s:
-        assert reporting.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW,
+        assert report_sends.enqueue_reports(s, done.campaign_id, cfg=CFG, now=NOW,
                                          reason="deadline:results:2022-10-31", files=files[:1]) == 2
         caption = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first().payload["caption"]
         assert "结果录入截止日期 2022-10-31" in caption
@@ -232,20 +232,20 @@ def test_enqueue_reports_once_per_reason_to_each_bound_coordinator(sessions):
 def test_last_submission_makes_the_entered_send_due_and_it_happens_once(sessions):
     done = enter_all(sessions, leave=1)
     with sessions.begin() as s:
-        assert reporting.pending_sends(s) == []  # not every result is in yet
+        assert report_sends.pending_sends(s) == []  # not every result is in yet
     last = enter(sessions, *done.pairs[-1])
     assert last.campaign_entered
     coordinators = coordinator_tgs(sessions)
     with sessions.begin() as s:
-        assert reporting.pending_sends(s) == [
-            reporting.PendingSend(done.campaign_id, f"entered:{done.draw_id}", None)]
+        assert report_sends.pending_sends(s) == [
+            report_sends.PendingSend(done.campaign_id, f"entered:{done.draw_id}", None)]
         assert s.scalar(select(func.count()).select_from(OutboxMessage)
                         .where(OutboxMessage.method == outbox.SEND_DOCUMENT)) == 0  # nothing built in the submit
     # the bot "crashed" right after the submission: the next run (start-up, the minute job) sends
-    assert reporting.send_pending(sessions, cfg=CFG, now=NOW) == 5 * len(coordinators)
-    assert reporting.send_pending(sessions, cfg=CFG, now=NOW) == 0
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 5 * len(coordinators)
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 0
     with sessions.begin() as s:
-        assert reporting.pending_sends(s) == []
+        assert report_sends.pending_sends(s) == []
         docs = s.scalars(select(OutboxMessage).where(OutboxMessage.method == outbox.SEND_DOCUMENT)
                          .order_by(OutboxMessage.id)).all()
         assert len(docs) == 5 * len(coordinators)
@@ -256,7 +256,7 @@ def test_last_submission_makes_the_entered_send_due_and_it_happens_once(sessions
     from io import BytesIO
 
     import openpyxl
-    summary = next(d for d in docs if reporting.file_kind(d.payload["filename"]) == "summary")
+    summary = next(d for d in docs if report_data.file_kind(d.payload["filename"]) == "summary")
     text = "\n".join(str(c.value) for ws in openpyxl.load_workbook(BytesIO(summary.document)).worksheets
                      for row in ws.iter_rows() for c in row if c.value is not None)
     with sessions.begin() as s:
@@ -272,7 +272,7 @@ def test_two_senders_at_once_add_each_file_once(sessions):
 
     def run():
         try:
-            results.append(reporting.send_pending(sessions, cfg=CFG, now=NOW))
+            results.append(report_sends.send_pending(sessions, cfg=CFG, now=NOW))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -302,11 +302,11 @@ def test_a_crash_while_enqueueing_leaves_nothing_and_the_next_run_sends_all(sess
 
     monkeypatch.setattr(outbox, "enqueue", dying)
     with pytest.raises(RuntimeError):
-        reporting.send_pending(sessions, cfg=CFG, now=NOW)
+        report_sends.send_pending(sessions, cfg=CFG, now=NOW)
     assert _count(sessions, OutboxMessage, OutboxMessage.method == outbox.SEND_DOCUMENT) == 0
     assert _count(sessions, AuditEntry, AuditEntry.action == "report.send") == 0
     monkeypatch.setattr(outbox, "enqueue", real)
-    assert reporting.send_pending(sessions, cfg=CFG, now=NOW) == 5 * len(coordinators)
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 5 * len(coordinators)
 
 
 # ------------------------------------------------------------------------------------------------ publication
@@ -324,12 +324,12 @@ def test_publish_refusals_change_nothing(sessions):
         campaign.state = "draft"
     # not drawn: a campaign without a draw (a second one, never drawn)
     from tests.drawsetup import PLAN
-    from bot import campaigns
+    from bot.services import campaigns
     with sessions.begin() as s:
         undrawn = campaigns.create_campaign(s, dict(PLAN, number="西文旅抽查〔2022〕9号"), cfg=CFG,
                                            actor="test").campaign.id
-    with sessions.begin() as s, pytest.raises(reporting.PublishRefused) as refused:
-        reporting.publish(s, undrawn, person_id=leader, today=dt.date(2022, 10, 20), cfg=CFG)
+    with sessions.begin() as s, pytest.raises(publication.PublishRefused) as refused:
+        publication.publish(s, undrawn, person_id=leader, today=dt.date(2022, 10, 20), cfg=CFG)
     assert refused.value.key == "report.publish.not_drawn"
     # results missing: say how many
     with sessions.begin() as s:
@@ -337,8 +337,8 @@ def test_publish_refusals_change_nothing(sessions):
     pairs = pairs_to_enter(sessions, _draw)
     for person, gt in pairs[:3]:
         enter(sessions, person, gt)
-    with sessions.begin() as s, pytest.raises(reporting.PublishRefused) as refused:
-        reporting.publish(s, cid, person_id=leader, today=dt.date(2022, 10, 20), cfg=CFG)
+    with sessions.begin() as s, pytest.raises(publication.PublishRefused) as refused:
+        publication.publish(s, cid, person_id=leader, today=dt.date(2022, 10, 20), cfg=CFG)
     assert refused.value.key == "report.publish.incomplete"
     assert refused.value.params["missing"] == len(pairs) - 3 and refused.value.params["expected"] == len(pairs)
     from bot.texts import t
@@ -358,7 +358,7 @@ def test_publish_marks_published_with_audit_and_lateness(sessions, today, late_d
     leader = _leader_id(sessions)
     with sessions.begin() as s:
         assert s.get(Campaign, done.campaign_id).publication_due == dt.date(2022, 10, 24)
-        outcome = reporting.publish(s, done.campaign_id, person_id=leader, today=today, cfg=CFG)
+        outcome = publication.publish(s, done.campaign_id, person_id=leader, today=today, cfg=CFG)
     assert (outcome.late_days, outcome.late_workdays, outcome.late) == (late_days, late_workdays, late_days > 0)
     assert outcome.targets == len({gt for _p, gt in done.pairs}) and outcome.problems == 0
     with sessions.begin() as s:
@@ -367,14 +367,14 @@ def test_publish_marks_published_with_audit_and_lateness(sessions, today, late_d
         entry_ = s.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.publish"))
         assert entry_.actor == f"person:{leader}" and entry_.subject == f"campaign:{done.campaign_id}"
         assert f'"late_workdays":{late_workdays}' in entry_.data and today.isoformat() in entry_.data
-    text = reporting.lateness_text(outcome, "zh")
+    text = publication.lateness_text(outcome, "zh")
     if late_days:
         assert f"已超过公示期限 {late_workdays} 个工作日" in text
     else:
         assert "在公示期限内" in text
     # published once: a second /publish says when
-    with sessions.begin() as s, pytest.raises(reporting.PublishRefused) as refused:
-        reporting.publish(s, done.campaign_id, person_id=leader, today=today + dt.timedelta(days=1), cfg=CFG)
+    with sessions.begin() as s, pytest.raises(publication.PublishRefused) as refused:
+        publication.publish(s, done.campaign_id, person_id=leader, today=today + dt.timedelta(days=1), cfg=CFG)
     assert refused.value.key == "report.publish.already" and refused.value.params["date"] == today.isoformat()
 
 
@@ -383,22 +383,22 @@ def test_late_on_a_day_off_counts_calendar_days(sessions):
     leader = _leader_id(sessions)
     with sessions.begin() as s:
         s.get(Campaign, done.campaign_id).publication_due = dt.date(2022, 10, 21)  # a Friday
-        outcome = reporting.publish(s, done.campaign_id, person_id=leader, today=dt.date(2022, 10, 22), cfg=CFG)
+        outcome = publication.publish(s, done.campaign_id, person_id=leader, today=dt.date(2022, 10, 22), cfg=CFG)
     assert (outcome.late_days, outcome.late_workdays) == (1, 0)
-    assert "已超过公示期限 1 天" in reporting.lateness_text(outcome, "zh")
+    assert "已超过公示期限 1 天" in publication.lateness_text(outcome, "zh")
 
 
 def test_publication_sends_the_publicity_list_to_the_publisher_and_coordinators_once(sessions):
     done = enter_all(sessions)
     leader = _leader_id(sessions)
     coordinators = coordinator_tgs(sessions)
-    reporting.send_pending(sessions, cfg=CFG, now=NOW)  # the entered reports
+    report_sends.send_pending(sessions, cfg=CFG, now=NOW)  # the entered reports
     with sessions.begin() as s:
-        reporting.publish(s, done.campaign_id, person_id=leader, today=dt.date(2022, 10, 24), cfg=CFG)
+        publication.publish(s, done.campaign_id, person_id=leader, today=dt.date(2022, 10, 24), cfg=CFG)
         leader_tg = s.get(Person, leader).telegram_user_id
     before = _count(sessions, OutboxMessage)
-    assert reporting.send_pending(sessions, cfg=CFG, now=NOW) == len(coordinators) + 1
-    assert reporting.send_pending(sessions, cfg=CFG, now=NOW) == 0
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == len(coordinators) + 1
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 0
     with sessions.begin() as s:
         rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[before:]
         assert {r.chat_id for r in rows} == set(coordinators.values()) | {leader_tg}
@@ -409,5 +409,5 @@ def test_publication_sends_the_publicity_list_to_the_publisher_and_coordinators_
 def test_file_kinds():
     from reports import REPORT_FILES
 
-    assert [reporting.file_kind(f"西文旅抽查〔2022〕1号_{k}.xlsx") for k in REPORT_FILES] == \
+    assert [report_data.file_kind(f"西文旅抽查〔2022〕1号_{k}.xlsx") for k in REPORT_FILES] == \
         ["record", "statistics", "summary", "publicity", "draw"]

@@ -19,7 +19,7 @@ from reports.publicity import build_publicity
 from reports.statistics import build_statistics
 from reports.summary import build_summary
 from reports.styles import append_rows, cjk_workbook
-from reports.synthetic import synthetic_report
+from bot.devtools.synthetic_data import synthetic_report
 
 PROBLEM = {2, 3, 4, 5, 6, 8, 10}  # SPEC §6.10, spelled out again on purpose
 ITEMS = (3, 3, 2, 2)

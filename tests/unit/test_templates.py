@@ -8,9 +8,9 @@ import io
 import openpyxl
 from sqlalchemy import func, select
 
-from bot.directory_import import SHEETS, import_workbook, normalize_header
-from bot.sample import sample_sheets
-from bot.templates import COMBINED_NAME, sheet_template, template_workbook, write_templates
+from bot.services.directory_import import SHEETS, import_workbook, normalize_header
+from bot.devtools.sample_data import sample_sheets
+from bot.services.directory_template import COMBINED_NAME, sheet_template, template_workbook, write_templates
 from models import AuditEntry, ImportRecord, Person, Target
 
 TODAY = dt.date(2024, 6, 1)

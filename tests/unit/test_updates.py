@@ -10,8 +10,8 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from tests.conversation.harness import StubRequest
-from bot import updates
-from bot.persistence import SQLAlchemyPersistence
+from bot.runtime import exactly_once
+from bot.runtime.persistence import SQLAlchemyPersistence
 from models import ProcessedUpdate, Setting, utcnow
 
 
@@ -34,25 +34,25 @@ def count(sessions, model) -> int:
 
 def test_mark_processed_is_idempotent(sessions):
     with sessions.begin() as s:
-        assert not updates.already_processed(s, 5)
-        updates.mark_processed(s, 5)
-        updates.mark_processed(s, 5)
-        assert updates.already_processed(s, 5)
+        assert not exactly_once.already_processed(s, 5)
+        exactly_once.mark_processed(s, 5)
+        exactly_once.mark_processed(s, 5)
+        assert exactly_once.already_processed(s, 5)
     with sessions.begin() as s:
-        updates.mark_processed(s, 5)
-        updates.mark_processed(s, 2**40)  # update ids are 64-bit
+        exactly_once.mark_processed(s, 5)
+        exactly_once.mark_processed(s, 2**40)  # update ids are 64-bit
     assert count(sessions, ProcessedUpdate) == 2
 
 
 def test_marker_rolls_back_with_the_unit_of_work(sessions):
     try:
         with sessions.begin() as s:
-            updates.mark_processed(s, 9)
+            exactly_once.mark_processed(s, 9)
             raise RuntimeError("the handler failed")
     except RuntimeError:
         pass
     with sessions.begin() as s:
-        assert not updates.already_processed(s, 9)
+        assert not exactly_once.already_processed(s, 9)
 
 
 def test_prune_forgets_old_markers_only(sessions):
@@ -61,7 +61,7 @@ def test_prune_forgets_old_markers_only(sessions):
         s.add(ProcessedUpdate(update_id=1, processed_at=now - dt.timedelta(days=8)))
         s.add(ProcessedUpdate(update_id=2, processed_at=now - dt.timedelta(days=1)))
     with sessions.begin() as s:
-        assert updates.prune(s, now - updates.KEEP) == 1
+        assert exactly_once.prune(s, now - exactly_once.KEEP) == 1
     with sessions.begin() as s:
         assert s.scalars(select(ProcessedUpdate.update_id)).all() == [2]
 
@@ -78,11 +78,11 @@ def build_app(sessions, stub: StubRequest):
     async def bind_cmd(update: Update, context) -> None:  # noqa: ANN001
         with sessions.begin() as s:
             s.add(Setting(key=f"bound:{update.update_id}", value=str(update.effective_chat.id)))
-            updates.mark_processed(s, update.update_id)
+            exactly_once.mark_processed(s, update.update_id)
         await update.effective_message.reply_text("已绑定")
 
     app = ApplicationBuilder().token("123:TEST").request(stub).get_updates_request(stub).updater(None).build()
-    updates.install_dedup(app, sessions)
+    exactly_once.install_dedup(app, sessions)
     app.add_handler(CommandHandler("ping", ping_cmd))
     app.add_handler(CommandHandler("bind", bind_cmd))
     return app
@@ -138,7 +138,7 @@ def build_conversation_app(sessions, stub: StubRequest):
 
     app = (ApplicationBuilder().token("123:TEST").request(stub).get_updates_request(stub).updater(None)
            .persistence(SQLAlchemyPersistence(sessions, update_interval=60)).build())
-    updates.install_dedup(app, sessions)
+    exactly_once.install_dedup(app, sessions)
     app.add_handler(ConversationHandler(
         entry_points=[CommandHandler("count", count_cmd)],
         states={1: [MessageHandler(filters.TEXT & ~filters.COMMAND, count_msg)]},

@@ -1,4 +1,4 @@
-"""bot.webhook's request handler in-process: a POST is answered 200 only after its update has been handled,
+"""bot.runtime.webhook's request handler in-process: a POST is answered 200 only after its update has been handled,
 one update at a time in arrival order; a wrong secret, a body that is not an update and a stopping bot are
 refused without handling (Telegram sends the update again). The default secret comes from the token."""
 
@@ -13,7 +13,7 @@ import pytest
 from telegram import Bot
 from tornado.httpserver import HTTPServer
 
-from bot import webhook
+from bot.runtime import webhook
 from bot.config import ConfigError, config_from_dict
 
 SECRET = "s3cret_-X"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.config import config_from_dict
-from bot.workdays import WorkCalendar
+from bot.rules.workdays import WorkCalendar
 
 D = dt.date
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.services import audit
 from bot.config import Config
 from bot.texts import t
 from models import (Assignment, Campaign, CampaignItem, Correction, Draw, DrawGroup, FollowUp,

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 
 from bot.config import DEFAULT_CODES
-from bot.sample import DEPARTMENTS, generate_uscc
+from bot.devtools.sample_data import DEPARTMENTS, generate_uscc
 from reports.data import (CampaignReport, DepartmentBlock, DepartmentInfo, FollowUpInfo, Inspector, ItemResult,
                           TargetRecord)
 from reports.draw_result import DrawSheetData

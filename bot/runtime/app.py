@@ -14,9 +14,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Callba
 from telegram.ext import PersistenceInput
 from telegram.request import BaseRequest
 
-from bot import identity
+from bot.services import identity
 from bot.config import Config
-from bot.persistence import SQLAlchemyPersistence
+from bot.runtime.persistence import SQLAlchemyPersistence
 from bot.texts import t
 from models import Person
 

@@ -22,9 +22,10 @@ from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defaultload, lazyload
 
-from bot import audit, outbox
-from bot.draws import current_draw
-from bot.staffing import OPEN_STATES, WITHOUT_DRAW_RECORD, active_assignments
+from bot.services import audit, outbox
+from bot.services.draws import current_draw
+from bot.services.staffing import OPEN_STATES, WITHOUT_DRAW_RECORD, active_assignments
+from bot.services.campaigns import lock_campaign
 from bot.texts import t
 from models import (Assignment, Campaign, CampaignDepartment, CampaignItem, Department, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, ResultDraft, ResultHistory, Submission, utcnow)
@@ -463,11 +464,6 @@ _CAMPAIGN_OF_GROUP_TARGET = (select(Draw.campaign_id).join(DrawGroup, DrawGroup.
                              .where(GroupTarget.id == bindparam("group_target_id")))
 
 
-def _lock_campaign(session: Session, campaign_id: int) -> Campaign:
-    return session.execute(select(Campaign).where(Campaign.id == campaign_id).with_for_update(of=Campaign)
-                           .execution_options(populate_existing=True)).scalar_one()
-
-
 def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.date,
            codes: Mapping[int, str] | None = None, lang: str = "zh") -> SubmitOutcome:
     """提交: lock the department's results for the target with the person's drafts.
@@ -480,7 +476,7 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
     campaign_id = session.scalar(_CAMPAIGN_OF_GROUP_TARGET, {"group_target_id": group_target_id})
     if campaign_id is None:
         raise EntryRefused("entry.refused.not_assigned")
-    campaign = _lock_campaign(session, campaign_id)  # before anything is checked: see the module docstring
+    campaign = lock_campaign(session, campaign_id)  # before anything is checked: see the module docstring
     scope, loaded, drafts = _load_scope(session, person_id, group_target_id)  # after the lock
     existing = _existing_submission(loaded)
     if existing is not None:

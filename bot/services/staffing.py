@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from bot import audit, drawalgo
+from bot.services import audit
+from bot.rules import drawalgo
 from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, StaffRequest,
                     Target, utcnow)
 
@@ -97,7 +98,7 @@ def may_decide(person: Person | None, department_id: int) -> bool:
 
 
 def draw_record_for(session: Session, draw: Draw) -> dict[str, Any]:
-    from bot.draws import record_of
+    from bot.services.draws import record_of
 
     return record_of(draw, session.get(Campaign, draw.campaign_id))
 

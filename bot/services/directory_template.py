@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.directory_import import SHEETS, SheetSpec
+from bot.services.directory_import import SHEETS, SheetSpec
 from bot.texts import t
 
 COMBINED_NAME = "名录导入模板.xlsx"

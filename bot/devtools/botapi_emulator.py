@@ -81,7 +81,7 @@ A small HTTP control surface lets another process (e.g. the demo) drive the emul
 * ``POST /_control/sent``           ``{"chat_id"}`` -> bot messages in that chat
 * ``POST /_control/updates``        -> pending (unconfirmed) updates
 
-Run standalone (e.g. for a demo): ``python -m bot.fakeapi --port 8081``.
+Run standalone (e.g. for a demo): ``python -m bot.devtools.botapi_emulator --port 8081``.
 """
 
 from __future__ import annotations

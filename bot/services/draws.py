@@ -1,4 +1,4 @@
-"""The draw on the database (SPEC §5): freeze the pools, run algorithm v1 (bot.drawalgo), save the immutable
+"""The draw on the database (SPEC §5): freeze the pools, run algorithm v1 (bot.rules.drawalgo), save the immutable
 record with its groups and assignments, supersede a previous draw with a reason, verify, export. No Telegram.
 """
 
@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import audit, drawalgo
+from bot.services import audit
+from bot.rules import drawalgo
 from bot.config import Config
 from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, Target,
                     utcnow)
@@ -174,7 +175,7 @@ def record_of(draw: Draw, campaign: Campaign | None = None) -> dict[str, Any]:
 
 def export_record(session: Session, draw: Draw) -> dict[str, Any]:
     """The record plus its approved replacements (§5.10), so substitutions are verifiable too."""
-    from bot.staffing import replacements_of
+    from bot.services.staffing import replacements_of
 
     record = record_of(draw, session.get(Campaign, draw.campaign_id))
     record["replacements"] = replacements_of(session, draw.id)
@@ -183,7 +184,7 @@ def export_record(session: Session, draw: Draw) -> dict[str, Any]:
 
 def verify_full(record: dict[str, Any]) -> drawalgo.VerifyReport:
     """The draw and then each replacement, from the record alone."""
-    from bot.staffing import verify_replacements
+    from bot.services.staffing import verify_replacements
 
     report = drawalgo.verify_record(record)
     if not report.ok:

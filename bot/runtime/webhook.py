@@ -3,8 +3,8 @@
 PTB's own webhook server (`Application.run_webhook`) answers 200 as soon as it has queued the update, before
 any handler ran: Telegram then forgets it, and a `kill -9` while it is being handled loses it. Here the 200 goes
 out only after `process_update` returned, so a crash leaves the POST unanswered, Telegram sends the update
-again, and the dedup handlers (bot.updates) drop what had already been handled. Updates are handled one at a
-time in the order they arrive, like bot.polling; the rest of the lifecycle is the same as `polling.run`.
+again, and the dedup handlers (bot.runtime.exactly_once) drop what had already been handled. Updates are handled one at a
+time in the order they arrive, like bot.runtime.polling; the rest of the lifecycle is the same as `polling.run`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tornado.httpserver import HTTPServer
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
-from bot.polling import stop_on_signals
+from bot.runtime.polling import stop_on_signals
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Iterable
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.services import audit
 from models import Invite, Person, Setting, utcnow
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.

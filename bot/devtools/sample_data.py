@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 from stdnum.cn.uscc import calc_check_digit
 
-from bot.directory_import import SHEET_BY_KIND
+from bot.services.directory_import import SHEET_BY_KIND
 
 REGION = "411622"  # 河南省周口市西华县
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from bot import audit
+from bot.services import audit
 from bot.texts import t
 from models import ROLE_LABELS_ZH, ROLES, Conflict, Department, ImportRecord, Item, Person, Target, utcnow
 

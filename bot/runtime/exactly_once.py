@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.persistence import SQLAlchemyPersistence
+from bot.runtime.persistence import SQLAlchemyPersistence
 from models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)

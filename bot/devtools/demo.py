@@ -1,14 +1,14 @@
 """`python -m bot demo`: a whole campaign offline, told in Chinese — what a newcomer runs first.
 
-No token and no network: the local Bot API emulator (bot.fakeapi, the one the end-to-end tests use) runs in a
+No token and no network: the local Bot API emulator (bot.devtools.botapi_emulator, the one the end-to-end tests use) runs in a
 thread of this process, and the real bot runs against it as a child process (`python -m bot run`, as deployed),
 on a fresh SQLite database in the output folder. The simulated people talk to the bot over HTTP:
 
- 1. an admin sends the sample directory workbook (bot.sample: the seed's four departments and their items, a
+ 1. an admin sends the sample directory workbook (bot.devtools.sample_data: the seed's four departments and their items, a
     roster, targets) and binds the group chat; the leader 马勇 binds his account with a one-time invite code;
  2. a campaign is created from a plan file (`python -m bot campaign create`'s code path);
  3. 马勇 sends /draw in the group: the bot announces the draw and notifies the drawn inspectors;
- 4. one drawn inspector per department enters the results through /enter (bot.simulate.ScriptedInspector) —
+ 4. one drawn inspector per department enters the results through /enter (bot.devtools.simulated_users.ScriptedInspector) —
     all but the fire brigade's;
  5. the daily checks run as of the day of the 5-working-day reminder (`python -m bot tick`'s code path) and the
     fire brigade's inspectors get their reminder; then the last inspector enters;
@@ -40,7 +40,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import func, select
 
-from bot.fakeapi import Call, FakeBotAPI
+from bot.devtools.botapi_emulator import Call, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "7000000:DEMO-offline-token"  # the emulator's; nothing leaves this machine
@@ -53,7 +53,7 @@ GROUP_TITLE = "西华县联合抽查工作群"
 TG_BASE = 7000  # simulated Telegram id of roster person n: TG_BASE + n
 LATE_DEPARTMENT = "西华县消防救援大队"  # its inspector enters only after the reminder
 PROBLEM_DEPARTMENT = "西华县公安局"  # its inspector reports a problem (code 5 with a description)
-# bot.reminders.TickReport.queued's kinds, as the story names them
+# bot.services.reminders.TickReport.queued's kinds, as the story names them
 TICK_KINDS = {"before": "录入提醒", "overdue": "逾期通知", "escalation": "逾期上报", "publish": "公示提醒",
               "digest": "每日汇总", "report": "报表文件"}
 TIMEOUT = 30.0  # seconds any one step may take before the demo gives up
@@ -85,7 +85,7 @@ class DemoError(Exception):
 
 def plan_text() -> str:
     """The demo's plan file: PLAN_HEAD and an [items] table listing every sample item by department."""
-    from bot.sample import ITEMS
+    from bot.devtools.sample_data import ITEMS
 
     by_department: dict[str, list[str]] = {}
     for department, name, _content, _basis in ITEMS:
@@ -264,7 +264,7 @@ class BotProcess:
         self.stopping = True
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)  # bot.polling stops cleanly on SIGTERM
+        self.proc.send_signal(signal.SIGTERM)  # bot.runtime.polling stops cleanly on SIGTERM
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -340,8 +340,8 @@ class Demo:
                         f"日志 bot.log")
 
     def directories(self) -> None:
-        from bot import identity
-        from bot.sample import sample_workbook
+        from bot.services import identity
+        from bot.devtools.sample_data import sample_workbook
         from models import Department, Item, Person, Target
 
         self.story.heading("管理员导入名录（单位、抽查事项、人员、检查对象、回避关系）")
@@ -379,7 +379,7 @@ class Demo:
         self.say(ADMIN_TG, "管理员", "/bindgroup", chat=group)
 
     def campaign(self) -> None:
-        from bot import campaigns
+        from bot.services import campaigns
 
         self.story.heading("创建抽查任务（等同 python -m bot campaign create 抽查计划.toml）")
         path = self.folder / "抽查计划.toml"
@@ -402,7 +402,7 @@ class Demo:
             self.story.line(f"  提示：{warning}（演示重演 2022 年的方案，日期都按当年的计算）")
 
     def draw(self) -> None:
-        from bot import draws
+        from bot.services import draws
 
         self.story.heading("领导在工作群发送 /draw：随机抽取检查对象和检查人员")
         group = self.emu.group(GROUP_ID)
@@ -434,7 +434,7 @@ class Demo:
         return [first[d] for d in sorted(first, key=lambda d: order.get(d, 0))]
 
     def _enter(self, department: str, tg: int, name: str, group_id: int) -> None:
-        from bot.simulate import ScriptedInspector
+        from bot.devtools.simulated_users import ScriptedInspector
         from models import Department, GroupTarget, Submission
 
         def done() -> bool:
@@ -474,9 +474,9 @@ class Demo:
         return late
 
     def reminders(self, late: tuple[str, int, str, int]) -> None:
-        from bot import reminders
-        from bot.reporting import send_deadline_reports
-        from bot.workdays import WorkCalendar
+        from bot.services import reminders
+        from bot.services.report_sends import send_deadline_reports
+        from bot.rules.workdays import WorkCalendar
         from models import Campaign
 
         with self.sessions.begin() as s:
@@ -506,14 +506,14 @@ class Demo:
         self._entered_reports()
 
     def _entered_reports(self) -> None:
-        """The bot's automatic send of the reports once every result is in (bot.reporting.pending_sends)."""
-        from bot import reporting
+        """The bot's automatic send of the reports once every result is in (bot.services.report_sends.pending_sends)."""
+        from bot.services import report_sends
 
         reason = f"entered:{self.draw_id}"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with self.sessions.begin() as s:
-                if reporting.already_sent(s, self.campaign_id, reason):
+                if report_sends.already_sent(s, self.campaign_id, reason):
                     break
             time.sleep(0.05)
         else:
@@ -523,14 +523,14 @@ class Demo:
         self.chats.show_new(focus=None)
 
     def reports(self) -> list[Path]:
-        from bot import reporting
+        from bot.services import report_data
         from models import utcnow
 
         self.story.heading("生成五个报表（等同 python -m bot report 任务编号 --out 文件夹）")
-        with self.sessions.begin() as s:  # load in a short transaction, build outside it (bot.reporting)
-            report = reporting.load_report(s, self.campaign_id, cfg=self.cfg, now=utcnow())
+        with self.sessions.begin() as s:  # load in a short transaction, build outside it (bot.services.report_sends)
+            report = report_data.load_report(s, self.campaign_id, cfg=self.cfg, now=utcnow())
         paths = []
-        for name, data in reporting.build_files(report):
+        for name, data in report_data.build_files(report):
             path = self.folder / name
             path.write_bytes(data)
             paths.append(path)
@@ -540,8 +540,8 @@ class Demo:
         return paths
 
     def verify(self) -> None:
-        from bot import draws
-        from bot.drawalgo import dump_record
+        from bot.services import draws
+        from bot.rules.drawalgo import dump_record
         from models import Draw
 
         self.story.heading("验证抽取：群内 /verify，以及任何人都能运行的 python -m bot draw verify 抽取记录.json")

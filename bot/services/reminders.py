@@ -1,6 +1,6 @@
 """The daily checks of SPEC §7: reminders, overdue notices, escalation, the publication reminder, the
 coordinators' digest — and the reports sent on a deadline (§8). No Telegram here: everything is enqueued in the
-outbox (bot.outbox), which delivers it.
+outbox (bot.services.outbox), which delivers it.
 
 One code path: the scheduled job of the running bot (`[reminders] time`, Asia/Shanghai) and
 `python -m bot tick --now ISO-DATETIME` both call `run_tick(session, cfg, now)`.
@@ -11,7 +11,7 @@ bots ticking at once add nothing.
 
 The day a tick stands for: the local date of `now` if the local time is at or after `[reminders] time`, else the
 day before (a tick at 08:00 on Tuesday acts for Monday, so a Monday missed while the bot was down is caught up).
-Nothing is sent for a day that is not a working day (statutory calendar, bot.workdays).
+Nothing is sent for a day that is not a working day (statutory calendar, bot.rules.workdays).
 
 Caught up once: the "N working days left" reminders are keyed by the day each was due. A tick on a working day
 sends the *latest* of them that is due and not yet sent — so a bot that was down on the day of the 5-day
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox
-from bot.campaigns import date_text, provisional_marks, recompute_provisional
-from bot.draws import current_draw
-from bot.staffing import WITHOUT_DRAW_RECORD
+from bot.services import outbox
+from bot.services.campaigns import date_text, provisional_marks, recompute_provisional
+from bot.services.draws import current_draw
+from bot.services.staffing import WITHOUT_DRAW_RECORD
 from bot.texts import t
-from bot.workdays import WorkCalendar
+from bot.rules.workdays import WorkCalendar
 from models import (Assignment, Campaign, CampaignItem, Department, DrawGroup, GroupTarget, Item, Person, Submission,
                     Target)
 
@@ -52,7 +52,7 @@ class TickReport:
     workday: bool
     queued: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # kind → messages added
     # (campaign id, reason) of deadline reports due (SPEC §8): built and queued by the caller after the commit
-    # (bot.reporting), because building a big campaign's workbooks takes seconds; their dedup keys make it once.
+    # (bot.services.report_sends), because building a big campaign's workbooks takes seconds; their dedup keys make it once.
     deadline_reports: list[tuple[int, str]] = field(default_factory=list)
 
     @property
@@ -307,7 +307,7 @@ def _digest_line(campaign: Campaign, pending: _Pending | None, cal: WorkCalendar
 def daily_checks(sessions, cfg, now: dt.datetime, *, send_reports=None) -> TickReport:
     """The scheduled job's and `python -m bot tick`'s one code path: the tick in one transaction, then the
     deadline reports (built outside it: a big campaign's workbooks take seconds). `send_reports(sessions,
-    campaign_id, reason, now)` → documents queued (bot.reporting); the outbox delivers everything."""
+    campaign_id, reason, now)` → documents queued (bot.services.report_sends); the outbox delivers everything."""
     with sessions.begin() as session:
         report = run_tick(session, cfg, now)
     if send_reports is not None:

@@ -2,7 +2,7 @@
 
 PTB's Updater confirms a batch (by asking for the next offset) as soon as it has queued it, before any handler
 runs: a `kill -9` while an update is being handled loses it. Here the offset moves past an update only after
-`process_update` returned, so a crash re-delivers it; the dedup handlers (bot.updates) drop what had already
+`process_update` returned, so a crash re-delivers it; the dedup handlers (bot.runtime.exactly_once) drop what had already
 been handled. The rest of the lifecycle is the same as `Application.run_polling`.
 """
 

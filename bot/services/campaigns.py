@@ -22,9 +22,9 @@ from typing import Any, Mapping
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.services import audit
 from bot.texts import t
-from bot.workdays import WorkCalendar
+from bot.rules.workdays import WorkCalendar
 from models import Campaign, CampaignDepartment, CampaignItem, Department, Item, Target
 
 log = logging.getLogger(__name__)
@@ -571,3 +571,13 @@ def date_text(day: dt.date | None, provisional: bool, lang: str) -> str:
     if day is None:
         return "—"
     return t("campaign.provisional", lang, date=day.isoformat()) if provisional else day.isoformat()
+
+
+def lock_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Lock the campaign's row for this transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    holds the write lock) and read it afresh: what serializes two submitters, two senders or two publishers."""
+    campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id).with_for_update(of=Campaign)
+                               .execution_options(populate_existing=True)).scalar_one_or_none()
+    if campaign is None:
+        raise LookupError(f"no campaign {campaign_id}")
+    return campaign

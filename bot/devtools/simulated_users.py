@@ -1,4 +1,4 @@
-"""Scripted inspectors for the local Bot API emulator (bot.fakeapi): they press what a person would press in
+"""Scripted inspectors for the local Bot API emulator (bot.devtools.botapi_emulator): they press what a person would press in
 `/enter` and wait until the bot has handled each step. Used by the end-to-end tests, the entry benchmark and
 the offline demo."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from bot.fakeapi import FakeBotAPI
+from bot.devtools.botapi_emulator import FakeBotAPI
 
 PROBLEM_NOTE = "已当场责令改正，悬挂禁入标志"
 

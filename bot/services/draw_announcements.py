@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot.services import outbox
 from bot.config import Config
 from bot.texts import t
 from models import Campaign, Department, Draw, Person, Target
