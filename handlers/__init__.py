@@ -11,12 +11,13 @@ from telegram.constants import ChatType
 from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
                           TypeHandler, filters)
 
+from bot.services import approvals as approvals_service
 from bot.services import identity
 
 from bot.runtime import outbox_sender
 from bot.runtime import exactly_once
 from bot.texts import t
-from handlers import (campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
+from handlers import (approvals, campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
 from handlers import jobs
 from handlers.common import lang_of, load, preload, refuse
@@ -136,8 +137,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(directory.page_callback, pattern=r"^dir:"))
     app.add_handler(CallbackQueryHandler(profile.lang_callback, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(staff.pick_callback, pattern=r"^(swap|recuse):"))
-    app.add_handler(CallbackQueryHandler(staff.decide_callback, pattern=r"^staff:"))
-    app.add_handler(CallbackQueryHandler(corrections.correction_decide_callback, pattern=r"^corr:"))
+    app.add_handler(CallbackQueryHandler(approvals.decide_callback, pattern=approvals_service.CALLBACK_PATTERN))
     app.add_handler(CallbackQueryHandler(stale_callback))  # anything else: forged or from an old version
 
     # -- fallbacks

@@ -4,7 +4,7 @@
 Callback data carries ids only; each press is re-checked against the database (rights, scope, state):
   /correct   correct:t:<draw_id>:<target_id> → correct:r:<result_id> → correct:c:<result_id>:<code>
              → [correct:skip] → correct:ok | correct:cancel
-  approval   corr:ok:<correction_id> | corr:no:<correction_id>   (sent through the outbox)
+  approval   corr:ok|no:<correction_id> — the one approval flow's (handlers.approvals, sent through the outbox)
   /followup  fu:f:<followup_id> → fu:m:<measure index> … fu:next → [amount typed] → fu:skip | note typed
              → fu:save | fu:close | fu:cancel
 
@@ -26,16 +26,16 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot.services import corrections, outbox
+from bot.services import approvals, corrections
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.corrections import CorrectionError, FollowUpError
 from bot.services.identity import Actor
-from bot.texts import t
+from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, guard, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from models import Department, Person, Result, Submission
+from models import Person, Result, Submission
 
 INSPECTORS = ("inspector",)
 APPROVERS = ("dept_head", "leader")
@@ -362,10 +362,9 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
             error = t(exc.key, lang, **exc.params)
         else:
             error = None
-            heads = _ask_approvers(session, correction, person, cfg)
+            heads = approvals.ask(session, approvals.CORRECTION, correction.id, cfg)
             exactly_once.mark_processed(session, update.update_id)
-            reply = t("correct.filed", lang, correction_id=correction.id, approvers="、".join(h.name for h in heads)
-                      if lang == "zh" else ", ".join(h.name for h in heads))
+            reply = t("correct.filed", lang, correction_id=correction.id, approvers=join_list((h.name for h in heads), lang))
     context.user_data.pop(CORRECT, None)
     await _drop_buttons(update)
     if error is not None:
@@ -376,31 +375,6 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
     return END
-
-
-def _ask_approvers(session, correction, requester: Person, cfg) -> list[Person]:
-    """The approval message with 同意/驳回 to each approver, through the outbox (in this transaction)."""
-    result = session.get(Result, correction.result_id)
-    view = corrections.correctable_result(session, requester, result.id)
-    heads = corrections.approvers(session, result.department_id, exclude_person_id=requester.id)
-    submitter = _submitter(session, result)
-    department = session.get(Department, result.department_id)
-    for head in heads:
-        hl = head.language or cfg.bot.language
-        text = t("correct.ask", hl, correction_id=correction.id, name=requester.name, department=department.label,
-                 number=view.campaign.number, group=view.group.number, target=view.target.name,
-                 uscc=view.target.uscc, item=result.item.name, old=_code_text(cfg, result.code),
-                 old_note=t("correct.note_suffix", hl, note=result.note) if result.note else "",
-                 new=_code_text(cfg, correction.new_code),
-                 new_note=t("correct.note_suffix", hl, note=correction.new_note) if correction.new_note else "",
-                 reason=correction.reason, submitter=submitter.name if submitter else "—", version=result.version)
-        outbox.enqueue(session, chat_id=head.telegram_user_id, dedup_key=f"corr:{correction.id}:ask:{head.id}",
-                       text=text, reply_markup=InlineKeyboardMarkup([[
-                           InlineKeyboardButton(t("correct.approve_button", hl),
-                                                callback_data=f"corr:ok:{correction.id}"),
-                           InlineKeyboardButton(t("correct.reject_button", hl),
-                                                callback_data=f"corr:no:{correction.id}")]]))
-    return heads
 
 
 @_step(CORRECT)
@@ -456,94 +430,6 @@ def correct_conversation() -> ConversationHandler:
             persistent=True,
             allow_reentry=True,
         )
-
-
-# ------------------------------------------------------------------------------------------------ approval
-
-@guard(*APPROVERS)
-async def correction_decide_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    """同意 / 驳回 on a correction: the presser's right and the correction's state are checked now."""
-    query = update.callback_query
-    parts = _parts(update, "corr", 2)
-    if parts is None or parts[0] not in ("ok", "no") or _ints(parts[1:]) is None:
-        await _stale(update, lang)
-        return
-    approve = parts[0] == "ok"
-    cfg = context.cfg
-    with context.sessions.begin() as session:
-        approver = _person(session, actor)
-        try:
-            d = corrections.decide_correction(session, int(parts[1]), approver=approver, approve=approve,
-                                              today=_today(context))
-        except CorrectionError as exc:
-            session.rollback()
-            params = dict(exc.params)
-            if "state" in params:
-                params["state"] = t(f"correct.state.{params['state']}", lang)
-            note, ok = t(exc.key, lang, **params), False
-        else:
-            note, ok = _announce(session, d, approver, cfg, lang), True
-            exactly_once.mark_processed(session, update.update_id)
-    if not ok:
-        await refuse(update, note)
-        return
-    await answer_query(query)
-    text = f"{query.message.text}\n\n{note}" if query.message and query.message.text else note
-    await _edit(update, text)  # no markup: the buttons go
-    wake_outbox(context)
-
-
-def _announce(session, d: corrections.Decision, approver: Person, cfg, lang: str) -> str:
-    """Tell everyone involved, once each: the requester, the original submitter, the group leader."""
-    c = d.correction
-    key = f"corr:{c.id}"
-    old, new = _code_text(cfg, d.old_code), _code_text(cfg, c.new_code)
-    requester = d.requester
-    if not d.approved:
-        if requester.telegram_user_id:
-            rl = requester.language or cfg.bot.language
-            outbox.enqueue(session, chat_id=requester.telegram_user_id, dedup_key=f"{key}:rejected",
-                           text=t("correct.your_rejected", rl, correction_id=c.id, approver=approver.name,
-                                  target=d.target.name, item=d.item.name, old=old))
-        return t("correct.rejected_note", lang, correction_id=c.id, old=old)
-
-    def followup(lg: str) -> str:
-        if d.followup_opened:
-            return t("correct.followup_opened", lg)
-        if d.followup_kept:
-            return t("correct.followup_kept", lg)
-        return ""
-
-    told: set[int] = set()
-    if requester.telegram_user_id:
-        rl = requester.language or cfg.bot.language
-        outbox.enqueue(session, chat_id=requester.telegram_user_id, dedup_key=f"{key}:approved:{requester.id}",
-                       text=t("correct.your_approved", rl, correction_id=c.id, approver=approver.name,
-                              target=d.target.name, item=d.item.name, old=old, new=new, version=d.result.version,
-                              followup=followup(rl)))
-    told.add(requester.id)
-    submitter = d.submitter
-    if submitter is not None and submitter.id not in told:
-        told.add(submitter.id)
-        if submitter.telegram_user_id:
-            sl = submitter.language or cfg.bot.language
-            outbox.enqueue(session, chat_id=submitter.telegram_user_id, dedup_key=f"{key}:approved:{submitter.id}",
-                           text=t("correct.told_submitter", sl, target=d.target.name, item=d.item.name,
-                                  requester=requester.name, approver=approver.name, old=old, new=new,
-                                  version=d.result.version, reason=c.reason, followup=followup(sl)))
-    leader_id = d.group.leader_person_id if d.group else None
-    if leader_id is not None and leader_id not in told:
-        leader = session.get(Person, leader_id)
-        if leader is not None and leader.telegram_user_id:
-            ll = leader.language or cfg.bot.language
-            department = session.get(Department, d.result.department_id)
-            outbox.enqueue(session, chat_id=leader.telegram_user_id, dedup_key=f"{key}:approved:{leader.id}",
-                           text=t("correct.told_leader", ll, number=d.campaign.number, group=d.group.number,
-                                  target=d.target.name, item=d.item.name, department=department.label,
-                                  approver=approver.name, old=old, new=new, reason=c.reason,
-                                  followup=followup(ll)))
-    return t("correct.approved_note", lang, correction_id=c.id, target=d.target.name, item=d.item.name, old=old,
-             new=new, version=d.result.version) + followup(lang)
 
 
 # ------------------------------------------------------------------------------------------------ /followup

@@ -1,19 +1,19 @@
 """/leader (leaders), /swap and /recuse (inspectors, private) and the department head's 同意/驳回 buttons.
 
-Callback data: `swap:<assignment_id>`, `recuse:<assignment_id>:<target_id>`, `staff:ok|no:<request_id>`; the
-reason typed with the command waits in the user's own data. Everything is re-checked against the database."""
+Callback data: `swap:<assignment_id>`, `recuse:<assignment_id>:<target_id>`; the approver's `staff:ok|no:<request_id>`
+is the one approval flow's (handlers.approvals). The reason typed with the command waits in the user's own data. Everything is re-checked against the database."""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.services import campaigns, draws, identity, outbox, staffing
+from bot.services import approvals, campaigns, draws, identity, outbox, staffing
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
-from bot.texts import t
+from bot.texts import join_list, t
 from handlers.common import answer_query, guard, refuse, wake_outbox
-from models import Department, Person, Target
+from models import Person
 
 _REASON = "staff_reason"
 
@@ -128,22 +128,9 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
             session.rollback()
             refusal = t(exc.key, lang, **exc.params)
         else:
-            view = [v for v in staffing.active_assignments(session, person.id) if v.assignment.id == assignment_id][0]
-            heads = staffing.approvers(session, view.assignment.department_id)
-            target = session.get(Target, target_id) if target_id else None
-            for head in heads:
-                hl = head.language or context.cfg.bot.language
-                outbox.enqueue(
-                    session, chat_id=head.telegram_user_id, dedup_key=f"staff:{req.id}:ask:{head.id}",
-                    text=t("staff.ask", hl, kind=t(f"staff.kind.{kind}", hl), request_id=req.id, name=person.name,
-                           department=person.department.label, number=view.campaign.number,
-                           group=view.group.number, reason=req.reason,
-                           target=t("staff.target", hl, name=target.name) if target else ""),
-                    reply_markup=InlineKeyboardMarkup([[
-                        InlineKeyboardButton(t("staff.approve", hl), callback_data=f"staff:ok:{req.id}"),
-                        InlineKeyboardButton(t("staff.reject", hl), callback_data=f"staff:no:{req.id}")]]))
+            heads = approvals.ask(session, approvals.STAFF, req.id, context.cfg)
             exactly_once.mark_processed(session, update.update_id)
-            reply = t("staff.filed", lang, request_id=req.id) if heads else t("staff.no_approver", lang)
+            reply = t("staff.filed", lang, request_id=req.id, approvers=join_list((h.name for h in heads), lang))
             context.user_data.pop(_REASON, None)
     if refusal is not None:
         await refuse(update, refusal)
@@ -152,71 +139,3 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
         await answer_query(update.callback_query)
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
-
-
-@guard("dept_head", "leader")
-async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    query = update.callback_query
-    parts = (query.data or "").split(":")
-    if len(parts) != 3 or parts[1] not in ("ok", "no") or not parts[2].isdigit():
-        await refuse(update, t("error.stale_button", lang))
-        return
-    approve = parts[1] == "ok"
-    cfg = context.cfg
-    with context.sessions.begin() as session:
-        approver = session.get(Person, actor.person.id) if actor.person else None
-        try:
-            d = staffing.decide(session, int(parts[2]), approver=approver, approve=approve)
-        except staffing.StaffError as exc:
-            note = t(exc.key, lang, **exc.params)
-            session.rollback()
-            ok = False
-        else:
-            ok = True
-            note = _announce(session, d, approver, cfg, lang)
-            exactly_once.mark_processed(session, update.update_id)
-    if not ok:
-        await refuse(update, note)
-        return
-    await answer_query(query)
-    await query.edit_message_text(f"{query.message.text}\n\n{note}" if query.message and query.message.text else note)
-    wake_outbox(context)
-
-
-def _announce(session, d: staffing.Decision, approver: Person, cfg, lang: str) -> str:
-    req, campaign, group = d.request, d.campaign, d.group
-    old_person = d.old.person
-    requester_lang = old_person.language or cfg.bot.language
-    key = f"staff:{req.id}"
-    if req.state == "rejected":
-        outbox.enqueue(session, chat_id=old_person.telegram_user_id, dedup_key=f"{key}:rejected",
-                       text=t("staff.your_request_rejected", requester_lang, request_id=req.id))
-        return t("staff.rejected_note", lang, request_id=req.id)
-    if req.state == "failed":
-        outbox.enqueue(session, chat_id=old_person.telegram_user_id, dedup_key=f"{key}:failed",
-                       text=t("staff.your_request_failed", requester_lang, request_id=req.id))
-        return t("staff.failed_note", lang)
-    new_person = d.new.person
-    leader = ""
-    if d.leader_changed and group.leader_person_id:
-        leader = t("staff.new_leader", cfg.bot.language, name=session.get(Person, group.leader_person_id).name)
-    dep = session.get(Department, d.old.department_id)
-    group_chat = identity.group_chat_id(session, cfg.bot.group_chat_id)
-    if group_chat:
-        outbox.enqueue(session, chat_id=group_chat, dedup_key=f"{key}:announce",
-                       text=t("staff.announce", cfg.bot.language, kind=t(f"staff.kind.{req.kind}", cfg.bot.language),
-                              number=campaign.number, group=group.number, old=old_person.name,
-                              department=dep.label, approver=approver.name, new=new_person.name,
-                              n=req.replacement_no, leader=leader))
-    if old_person.telegram_user_id:
-        outbox.enqueue(session, chat_id=old_person.telegram_user_id, dedup_key=f"{key}:approved",
-                       text=t("staff.your_request_approved", requester_lang, request_id=req.id, new=new_person.name))
-    if new_person.telegram_user_id:
-        nl = new_person.language or cfg.bot.language
-        outbox.enqueue(session, chat_id=new_person.telegram_user_id, dedup_key=f"{key}:replacement",
-                       text=t("staff.you_replace", nl, number=campaign.number, title=campaign.title,
-                              group=group.number, old=old_person.name, start=campaign.window_start.isoformat(),
-                              end=campaign.window_end.isoformat()))
-    return t("staff.approved_note", lang, group=group.number, old=old_person.name, new=new_person.name,
-             n=req.replacement_no)
-

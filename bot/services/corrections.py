@@ -2,7 +2,7 @@
 
 A submitted result is locked (seed 四(四): "检查结果一经录入，不得随意修改"). An inspector of the result's
 department who holds — or held — a place in the group of its target asks for a correction; the department's head
-(分管领导; the leaders when the department has no bound head) approves it ("经所在单位主要负责人签字确认后及时
+(分管领导; the leaders when the department has no bound head — bot.services.approvers) approves it ("经所在单位主要负责人签字确认后及时
 更正"). Approval changes the result, bumps its version and adds a `ResultHistory` row; history rows are only ever
 added, so every value a result had stays readable. One pending correction per result at a time.
 
@@ -19,12 +19,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import audit
+from bot.services.approvers import check_may_decide, require_approvers
+from bot.services.refusal import Refusal
 from bot.config import Config
 from bot.texts import t
 from models import (Assignment, Campaign, CampaignItem, Correction, Draw, DrawGroup, FollowUp,
@@ -42,13 +44,8 @@ PENALTY = "行政处罚"
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 
 
-class CorrectionError(Exception):
-    """A refusal with a text key and its parameters; nothing was changed."""
-
-    def __init__(self, key: str, **params: Any):
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class CorrectionError(Refusal):
+    """A refusal of /correct or of a decision on a correction; nothing was changed."""
 
 
 class FollowUpError(CorrectionError):
@@ -118,24 +115,6 @@ def correctable_result(session: Session, person: Person | None, result_id: int) 
     return CorrectableResult(row[0], row[1], row[2], row[3], row[4], pending.get(result_id))
 
 
-def approvers(session: Session, department_id: int, *, exclude_person_id: int | None = None) -> list[Person]:
-    """Who decides a correction of the department's results: its bound heads (分管领导), else the bound leaders
-    (领导小组). The requester never decides their own request."""
-    people = session.scalars(select(Person).where(Person.active, Person.telegram_user_id.is_not(None))
-                             .order_by(Person.id)).all()
-    people = [p for p in people if p.id != exclude_person_id]
-    heads = [p for p in people if p.has_role("dept_head") and p.department_id == department_id]
-    return heads or [p for p in people if p.has_role("leader")]
-
-
-def may_decide(session: Session, person: Person | None, correction: Correction) -> bool:
-    if person is None or not person.active:
-        return False
-    result = session.get(Result, correction.result_id)
-    return person.id in {p.id for p in approvers(session, result.department_id,
-                                                 exclude_person_id=correction.requested_by_person_id)}
-
-
 # ------------------------------------------------------------------------------------------------ request
 
 def _lock(session: Session, model: type, row_id: int) -> bool:
@@ -175,8 +154,7 @@ def request_correction(session: Session, *, person: Person, result_id: int, new_
         raise CorrectionError("correct.too_long", max=MAX_TEXT)
     if view.pending is not None:
         raise CorrectionError("correct.already_pending", correction_id=view.pending.id)
-    if not approvers(session, result.department_id, exclude_person_id=person.id):
-        raise CorrectionError("correct.no_approver")
+    require_approvers(session, result.department_id, person.id, "correct.no_approver", CorrectionError)
     correction = Correction(result_id=result.id, requested_by_person_id=person.id, new_code=new_code,
                             new_note=note, reason=reason, state="pending", requested_at=utcnow())
     session.add(correction)
@@ -227,8 +205,8 @@ def decide_correction(session: Session, correction_id: int, *, approver: Person 
     _lock(session, Result, correction.result_id)
     result = session.get(Result, correction.result_id, populate_existing=True)
     # Rights first: someone who may not decide learns nothing about the request's state.
-    if not may_decide(session, approver, correction):
-        raise CorrectionError("correct.not_your_department")
+    check_may_decide(session, approver, result.department_id, correction.requested_by_person_id, leaders_too=False,
+                     refusal_key="correct.not_your_department", refusal=CorrectionError)
     if correction.state != "pending":
         raise CorrectionError("correct.already_decided", correction_id=correction.id, state=correction.state)
     assert approver is not None

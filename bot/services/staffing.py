@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from bot.services import audit
+from bot.services.approvers import check_may_decide, require_approvers
+from bot.services.refusal import Refusal
 from bot.rules import drawalgo
 from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, StaffRequest,
                     Target, utcnow)
@@ -23,13 +25,8 @@ WITHOUT_DRAW_RECORD = (defer(Draw.public_text), defer(Draw.params), defer(Draw.p
                        defer(Draw.result))
 
 
-class StaffError(Exception):
-    """A refusal with a text key and its parameters."""
-
-    def __init__(self, key: str, **params: Any):
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class StaffError(Refusal):
+    """A refusal of /leader, /swap, /recuse or of a decision on them; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -76,25 +73,13 @@ def file_request(session: Session, *, person: Person, assignment_id: int, kind: 
                                                         StaffRequest.state == "pending"))
     if pending is not None:
         raise StaffError("staff.already_pending", request_id=pending.id)
+    require_approvers(session, assignment.department_id, person.id, "staff.no_approver", StaffError)
     req = StaffRequest(kind=kind, assignment_id=assignment_id, target_id=target_id, reason=reason)
     session.add(req)
     session.flush()
     audit.record(session, actor=f"person:{person.id}", action=f"staff.{kind}.request", subject=f"request:{req.id}",
                  data={"assignment": assignment_id, "target": target_id, "reason": reason})
     return req
-
-
-def approvers(session: Session, department_id: int) -> list[Person]:
-    """Who may decide: the department's heads (分管领导), else the leaders (领导小组)."""
-    people = session.scalars(select(Person).where(Person.active, Person.telegram_user_id.is_not(None))).all()
-    heads = [p for p in people if p.has_role("dept_head") and p.department_id == department_id]
-    return heads or [p for p in people if p.has_role("leader")]
-
-
-def may_decide(person: Person | None, department_id: int) -> bool:
-    if person is None or not person.active:
-        return False
-    return (person.has_role("dept_head") and person.department_id == department_id) or person.has_role("leader")
 
 
 def draw_record_for(session: Session, draw: Draw) -> dict[str, Any]:
@@ -158,8 +143,9 @@ def decide(session: Session, request_id: int, *, approver: Person, approve: bool
     group = session.get(DrawGroup, old.group_id)
     draw = session.get(Draw, group.draw_id)
     campaign = session.get(Campaign, draw.campaign_id)
-    if not may_decide(approver, old.department_id):
-        raise StaffError("staff.not_your_department")
+    # Rights first (bot.services.approvers): never the requester; the department's heads or any leader.
+    check_may_decide(session, approver, old.department_id, old.person_id, leaders_too=True,
+                     refusal_key="staff.not_your_department", refusal=StaffError)
     if req.state != "pending":
         raise StaffError("staff.already_decided", state=req.state)
     if draw.superseded_by_id is not None or campaign.state not in OPEN_STATES or not old.active:

@@ -32,6 +32,11 @@ def t(key: str, lang: str | None = None, **params) -> str:
     return text.format(**params) if params else text
 
 
+def join_list(items, lang: str | None = None) -> str:
+    """A list in running text: 甲、乙、丙 in Chinese, "a, b, c" in English."""
+    return ("、" if (lang or DEFAULT_LANG) == "zh" else ", ").join(str(i) for i in items)
+
+
 def normalize_lang(code: str | None) -> str | None:
     """Map a Telegram language_code (zh-hans, en-US, …) to a catalog language, or None."""
     if not code:

@@ -95,9 +95,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This result already has a correction awaiting approval ({correction_id}); wait for the decision.",
     },
     "correct.no_approver": {
-        "zh": "本单位没有已绑定账号的分管领导，也没有可以审批的领导小组成员，申请未提交。请联系管理员。",
-        "en": "Your department has no department head with a bound account and no leader can decide either; the "
-              "request was not submitted. Contact an admin.",
+        "zh": "申请未提交：更正须由{department}的分管领导审批（没有已绑定的分管领导时由领导小组成员审批），申请人本人不能审批，"
+              "目前没有其他已绑定账号的人可以审批。请联系管理员为他们发放邀请码后再申请。",
+        "en": "Not submitted: a correction must be decided by a head of {department} (a leader when the department has "
+              "no bound head), never by the requester, and nobody else with a bound account can decide it now. Ask an "
+              "admin to send them invite codes, then ask again.",
     },
     # ---- the approver
     "correct.ask": {
@@ -107,8 +109,6 @@ TEXTS: dict[str, dict[str, str]] = {
               "{old_note}\nCorrect to: {new}{new_note}\nReason: {reason}\nEntered by: {submitter} (now version "
               "{version})\n\nOn approval the result changes; the old value stays in the history.",
     },
-    "correct.approve_button": {"zh": "同意", "en": "Approve"},
-    "correct.reject_button": {"zh": "驳回", "en": "Reject"},
     "correct.not_your_department": {
         "zh": "只有该结果所属单位的分管领导（该单位没有已绑定的分管领导时为领导小组成员）可以审批，申请人不能审批自己的申请。未做任何更改。",
         "en": "Only the head of the result's department (a leader, when that department has no bound head) can "

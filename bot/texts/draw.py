@@ -109,9 +109,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff.assignment_button": {"zh": "{number} 第{group}组", "en": "{number} group {group}"},
     "staff.already_pending": {"zh": "您已有一项待审批的申请（编号 {request_id}），请等待审批结果。",
                               "en": "You already have a pending request ({request_id}); please wait for the decision."},
-    "staff.filed": {"zh": "申请已提交（编号 {request_id}），等待分管领导审批。", "en": "Request {request_id} filed; waiting for your department head."},
-    "staff.no_approver": {"zh": "申请已记录，但本单位没有已绑定账号的分管领导或领导小组成员可审批，请电话联系。",
-                          "en": "The request is recorded, but no department head or leader with a bound account can decide it; please phone them."},
+    "staff.filed": {"zh": "申请已提交（编号 {request_id}），等待 {approvers} 审批，结果会通知您。",
+                    "en": "Request {request_id} filed; waiting for {approvers}. You will be told the decision."},
+    "staff.no_approver": {
+        "zh": "申请未提交：该申请须由{department}的分管领导审批（没有已绑定的分管领导时由领导小组成员审批），申请人本人不能审批，"
+              "目前没有其他已绑定账号的人可以审批。请联系管理员为他们发放邀请码后再申请。",
+        "en": "Not filed: this request must be decided by a head of {department} (a leader when the department has no "
+              "bound head), never by the requester, and nobody else with a bound account can decide it now. Ask an "
+              "admin to send them invite codes, then ask again."},
     "staff.ask": {
         "zh": "【{kind}申请】编号 {request_id}\n{name}（{department}）申请{kind}：{number} 第 {group} 组{target}\n理由：{reason}\n同意后将按规则确定性地抽取替补人员。",
         "en": "[{kind} request] {request_id}\n{name} ({department}) asks for a {kind}: {number} group {group}{target}\n"
@@ -120,10 +125,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff.kind.swap": {"zh": "更换", "en": "substitution"},
     "staff.kind.recuse": {"zh": "回避", "en": "recusal"},
     "staff.target": {"zh": "，检查对象：{name}", "en": ", target: {name}"},
-    "staff.approve": {"zh": "同意", "en": "Approve"},
-    "staff.reject": {"zh": "驳回", "en": "Reject"},
-    "staff.not_your_department": {"zh": "只有该人员所在单位的分管领导或领导小组成员可以审批。",
-                                  "en": "Only the department's head or a leader can decide this."},
+    "staff.not_your_department": {"zh": "只有该人员所在单位的分管领导或领导小组成员可以审批，申请人不能审批自己的申请。",
+                                  "en": "Only the department's head or a leader can decide this, and never the requester."},
+    "approval.own_request": {"zh": "您不能审批自己提出的申请，已交由其他审批人处理。未做任何更改。",
+                             "en": "You cannot decide your own request; it is with the other approvers. Nothing changed."},
+    "approval.approve": {"zh": "同意", "en": "Approve"},
+    "approval.reject": {"zh": "驳回", "en": "Reject"},
     "staff.already_decided": {"zh": "该申请已处理（{state}），未做更改。", "en": "This request was already decided ({state}); nothing changed."},
     "staff.approved_note": {"zh": "已同意：第 {group} 组 {old} 由 {new} 替补（第 {n} 次替补）。",
                             "en": "Approved: in group {group}, {new} replaces {old} (replacement {n})."},

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.services import audit, corrections
 from bot.config import config_from_dict
+from bot.services.approvers import approvers
 from bot.services.corrections import CorrectionError, FollowUpError
 from models import AuditEntry, Correction, FollowUp, Person, Result, ResultHistory
 from tests.resultsetup import GA, SJ, WL, submit
@@ -148,11 +149,13 @@ def test_only_the_departments_head_decides(sessions, sub):
     cid = _request(sessions, sub)
     with sessions.begin() as s:
         leader = s.scalar(select(Person).where(Person.name == "马勇")).id
-    # another department's head, a leader (the department has a bound head), the requester's colleague
+    # another department's head, a leader (the department has a bound head), the requester's colleague, and the
+    # requester (told so in their own words)
     for who in (sub.heads[GA], leader, sub.inspectors[SJ][1], sub.inspectors[SJ][0]):
         with pytest.raises(CorrectionError) as exc:
             _decide(sessions, cid, who)
-        assert exc.value.key == "correct.not_your_department"
+        assert exc.value.key == ("approval.own_request" if who == sub.inspectors[SJ][0]
+                                 else "correct.not_your_department")
     assert _result(sessions, rid) == (1, None, 1)
     with sessions.begin() as s:
         assert s.get(Correction, cid).state == "pending"
@@ -168,7 +171,8 @@ def test_without_a_bound_head_the_leaders_decide(sessions, sub):
     with sessions.begin() as s:
         _person(s, sub.heads[SJ]).telegram_user_id = None
         leader = s.scalar(select(Person).where(Person.name == "马勇")).id
-        assert [p.id for p in corrections.approvers(s, _person(s, sub.inspectors[SJ][0]).department_id)] == \
+        requester = _person(s, sub.inspectors[SJ][0])
+        assert [p.id for p in approvers(s, requester.department_id, requester.id)] == \
             sorted(p.id for p in s.scalars(select(Person)) if p.has_role("leader") and p.telegram_user_id)
     cid = _request(sessions, sub)
     with pytest.raises(CorrectionError):
