@@ -7,9 +7,7 @@ import datetime as dt
 import logging
 
 from telegram import Update
-from telegram.constants import ChatType
-from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
-                          TypeHandler, filters)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.services import approvals as approvals_service
 from bot.services import identity
@@ -19,7 +17,7 @@ from bot.runtime import exactly_once
 from bot.texts import t
 from handlers import (approvals, campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
-from handlers import jobs
+from handlers import jobs, toolkit
 from handlers.common import lang_of, load, preload, refuse
 
 log = logging.getLogger(__name__)
@@ -53,38 +51,10 @@ async def error_handler(update: object, context) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-# The guided flows and the user_data key each keeps its draft under: starting one ends the others.
+# The guided flows (command → conversation name, user_data key of its draft): starting one sets the others aside.
 FLOWS = {"new": ("new_campaign", "new_campaign"), "enter": ("entry", "entry"), "correct": ("correct", "correct"),
          "followup": ("followup", "followup")}
 FLOW_GROUP = -50  # after the dedup check (-100), before the conversations (0)
-
-
-def one_flow_at_a_time(conversations: list[ConversationHandler]) -> TypeHandler:
-    """All conversations sit in group 0, and while one waits for typed text it takes every text message: a
-    second flow started meanwhile would have its answers eaten by the first. So a flow's command ends the
-    user's other open flows first (their drafts in the database stay; /enter resumes from them)."""
-
-    async def end_other_flows(update: Update, context) -> None:
-        msg = update.effective_message
-        if msg is None or not msg.text or not msg.text.startswith("/") or update.effective_chat is None \
-                or update.effective_chat.type != ChatType.PRIVATE:
-            return
-        command = msg.text.split()[0][1:].split("@")[0].lower()
-        if command not in FLOWS:
-            return
-        keep = FLOWS[command][0]
-        for conv in conversations:
-            if conv.name == keep:
-                continue
-            # PTB keeps the states in ConversationHandler._conversations (pinned PTB 22.8; tested).
-            key = conv._get_key(update)
-            if key in conv._conversations:
-                conv._update_state(ConversationHandler.END, key)
-                draft_key = next(d for name, d in FLOWS.values() if name == conv.name)
-                context.user_data.pop(draft_key, None)
-                log.info("flow %s of user %s ended by /%s", conv.name, key, command)
-
-    return TypeHandler(Update, end_other_flows)
 
 
 def register(app: Application) -> None:
@@ -98,7 +68,8 @@ def register(app: Application) -> None:
         corrections.correct_conversation(),  # /correct (inspectors, private)
         corrections.followup_conversation(),  # /followup (inspectors, private)
     ]
-    app.add_handler(one_flow_at_a_time(conversations), group=FLOW_GROUP)
+    app.add_handler(toolkit.one_flow_at_a_time(FLOWS), group=FLOW_GROUP)
+    toolkit.bind_flow_gates(app, conversations)
     for conversation in conversations:
         app.add_handler(conversation)
 

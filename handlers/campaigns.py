@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import time
 import unicodedata
-import warnings
 from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
@@ -21,13 +20,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.services import campaigns, identity
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, draft_step, guard, refuse
+from handlers.toolkit import conversation
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Item, Target
@@ -523,30 +522,26 @@ def new_conversation() -> ConversationHandler:
     /cancel at any step; 30 idle minutes end it."""
     text = filters.TEXT & ~filters.COMMAND
     buttons_only = MessageHandler(text, press_button_msg)
-    with warnings.catch_warnings():
-        # per_message=False with CallbackQueryHandlers is intended: one draft per user and chat.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("new", new_cmd)],
-            states={
-                NewState.TYPING_TITLE: [MessageHandler(text, title_msg)],
-                NewState.CHOOSING_DEPARTMENTS: [CallbackQueryHandler(departments_callback, pattern=r"^new:dep:"),
-                                                buttons_only],
-                NewState.CHOOSING_ITEMS: [CallbackQueryHandler(items_callback, pattern=r"^new:item:"), buttons_only],
-                NewState.CHOOSING_SCOPE: [CallbackQueryHandler(scope_callback, pattern=r"^new:scope:"),
-                                          buttons_only],
-                NewState.CHOOSING_SAMPLING: [CallbackQueryHandler(sampling_callback, pattern=r"^new:mode:"),
-                                             buttons_only],
-                NewState.TYPING_SAMPLING: [MessageHandler(text, sampling_msg)],
-                NewState.TYPING_WINDOW: [MessageHandler(text, window_msg)],
-                NewState.CONFIRMING: [CallbackQueryHandler(confirm_callback, pattern=r"^new:ok$"), buttons_only],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_cmd),
-                       CallbackQueryHandler(cancel_cmd, pattern=r"^new:cancel$")],
-            name="new_campaign",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return conversation(
+        "new_campaign",
+        entry_points=[CommandHandler("new", new_cmd)],
+        states={
+            NewState.TYPING_TITLE: [MessageHandler(text, title_msg)],
+            NewState.CHOOSING_DEPARTMENTS: [CallbackQueryHandler(departments_callback, pattern=r"^new:dep:"),
+                                            buttons_only],
+            NewState.CHOOSING_ITEMS: [CallbackQueryHandler(items_callback, pattern=r"^new:item:"), buttons_only],
+            NewState.CHOOSING_SCOPE: [CallbackQueryHandler(scope_callback, pattern=r"^new:scope:"),
+                                      buttons_only],
+            NewState.CHOOSING_SAMPLING: [CallbackQueryHandler(sampling_callback, pattern=r"^new:mode:"),
+                                         buttons_only],
+            NewState.TYPING_SAMPLING: [MessageHandler(text, sampling_msg)],
+            NewState.TYPING_WINDOW: [MessageHandler(text, window_msg)],
+            NewState.CONFIRMING: [CallbackQueryHandler(confirm_callback, pattern=r"^new:ok$"), buttons_only],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_cmd),
+                   CallbackQueryHandler(cancel_cmd, pattern=r"^new:cancel$")],
+        allow_reentry=True,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ /campaigns

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import warnings
 from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.services import approvals, corrections
 from bot.runtime import exactly_once
@@ -33,6 +31,7 @@ from bot.services.corrections import CorrectionError, FollowUpError
 from bot.services.identity import Actor
 from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, guard, refuse, wake_outbox
+from handlers.toolkit import conversation
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Person, Result, Submission
@@ -406,30 +405,26 @@ def correct_conversation() -> ConversationHandler:
     minutes end it."""
     text = filters.TEXT & ~filters.COMMAND
     buttons_only = MessageHandler(text, correct_press_button_msg)
-    with warnings.catch_warnings():
-        # per_message=False with CallbackQueryHandlers is intended: one draft per user and chat.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("correct", correct_cmd)],
-            states={
-                CorrectState.CHOOSING_TARGET: [CallbackQueryHandler(target_callback, pattern=r"^correct:t:"),
-                                               buttons_only],
-                CorrectState.CHOOSING_ITEM: [CallbackQueryHandler(item_callback, pattern=r"^correct:r:"),
-                                             buttons_only],
-                CorrectState.CHOOSING_CODE: [CallbackQueryHandler(code_callback, pattern=r"^correct:c:"),
-                                             buttons_only],
-                CorrectState.TYPING_NOTE: [MessageHandler(text, note_msg),
-                                           CallbackQueryHandler(skip_note_callback, pattern=r"^correct:skip$")],
-                CorrectState.TYPING_REASON: [MessageHandler(text, reason_msg)],
-                CorrectState.CONFIRMING: [CallbackQueryHandler(submit_callback, pattern=r"^correct:ok$"),
-                                          buttons_only],
-            },
-            fallbacks=[CommandHandler("cancel", correct_cancel),
-                       CallbackQueryHandler(correct_cancel, pattern=r"^correct:cancel$")],
-            name="correct",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return conversation(
+        "correct",
+        entry_points=[CommandHandler("correct", correct_cmd)],
+        states={
+            CorrectState.CHOOSING_TARGET: [CallbackQueryHandler(target_callback, pattern=r"^correct:t:"),
+                                           buttons_only],
+            CorrectState.CHOOSING_ITEM: [CallbackQueryHandler(item_callback, pattern=r"^correct:r:"),
+                                         buttons_only],
+            CorrectState.CHOOSING_CODE: [CallbackQueryHandler(code_callback, pattern=r"^correct:c:"),
+                                         buttons_only],
+            CorrectState.TYPING_NOTE: [MessageHandler(text, note_msg),
+                                       CallbackQueryHandler(skip_note_callback, pattern=r"^correct:skip$")],
+            CorrectState.TYPING_REASON: [MessageHandler(text, reason_msg)],
+            CorrectState.CONFIRMING: [CallbackQueryHandler(submit_callback, pattern=r"^correct:ok$"),
+                                      buttons_only],
+        },
+        fallbacks=[CommandHandler("cancel", correct_cancel),
+                   CallbackQueryHandler(correct_cancel, pattern=r"^correct:cancel$")],
+        allow_reentry=True,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ /followup
@@ -714,24 +709,21 @@ def followup_conversation() -> ConversationHandler:
     /cancel at any step; 30 idle minutes end it."""
     text = filters.TEXT & ~filters.COMMAND
     buttons_only = MessageHandler(text, followup_press_button_msg)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("followup", followup_cmd)],
-            states={
-                FollowUpState.CHOOSING_FOLLOWUP: [CallbackQueryHandler(pick_followup_callback, pattern=r"^fu:f:"),
-                                                  buttons_only],
-                FollowUpState.CHOOSING_MEASURES: [CallbackQueryHandler(measures_callback, pattern=r"^fu:(m:|next$)"),
-                                                  buttons_only],
-                FollowUpState.TYPING_AMOUNT: [MessageHandler(text, amount_msg)],
-                FollowUpState.TYPING_NOTE: [MessageHandler(text, followup_note_msg),
-                                            CallbackQueryHandler(skip_followup_note_callback, pattern=r"^fu:skip$")],
-                FollowUpState.CONFIRMING: [CallbackQueryHandler(save_callback, pattern=r"^fu:(save|close)$"),
-                                           buttons_only],
-            },
-            fallbacks=[CommandHandler("cancel", followup_cancel),
-                       CallbackQueryHandler(followup_cancel, pattern=r"^fu:cancel$")],
-            name="followup",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return conversation(
+        "followup",
+        entry_points=[CommandHandler("followup", followup_cmd)],
+        states={
+            FollowUpState.CHOOSING_FOLLOWUP: [CallbackQueryHandler(pick_followup_callback, pattern=r"^fu:f:"),
+                                              buttons_only],
+            FollowUpState.CHOOSING_MEASURES: [CallbackQueryHandler(measures_callback, pattern=r"^fu:(m:|next$)"),
+                                              buttons_only],
+            FollowUpState.TYPING_AMOUNT: [MessageHandler(text, amount_msg)],
+            FollowUpState.TYPING_NOTE: [MessageHandler(text, followup_note_msg),
+                                        CallbackQueryHandler(skip_followup_note_callback, pattern=r"^fu:skip$")],
+            FollowUpState.CONFIRMING: [CallbackQueryHandler(save_callback, pattern=r"^fu:(save|close)$"),
+                                       buttons_only],
+        },
+        fallbacks=[CommandHandler("cancel", followup_cancel),
+                   CallbackQueryHandler(followup_cancel, pattern=r"^fu:cancel$")],
+        allow_reentry=True,
+    )

@@ -29,7 +29,6 @@ import functools
 import logging
 import time
 import unicodedata
-import warnings
 from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
@@ -38,7 +37,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.services import campaigns, result_entry, identity
 from bot.runtime import exactly_once
@@ -47,6 +45,7 @@ from bot.services.identity import Actor
 from bot.services.staffing import active_assignments
 from bot.texts import t
 from handlers.common import answer_query, guard, refuse, wake_outbox
+from handlers.toolkit import conversation
 from handlers.report import wake_reports
 from models import Person
 
@@ -631,24 +630,20 @@ def entry_conversation() -> ConversationHandler:
     list again. ‹ 返回 goes back to the list; /cancel leaves (drafts stay); 30 idle minutes end it."""
     text = filters.TEXT & ~filters.COMMAND
     buttons = CallbackQueryHandler(entry_callback, pattern=r"^ent:")
-    with warnings.catch_warnings():
-        # per_message=False with CallbackQueryHandlers is intended: one entry per user and chat.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            # Not allow_reentry: with it PTB would try the entry points (and their `ent:` handler) before the
-            # states; /enter restarts through the fallbacks instead.
-            entry_points=[CommandHandler("enter", enter_cmd),
-                          CallbackQueryHandler(ended_callback, pattern=r"^ent:")],
-            states={
-                EntryState.CHOOSING_TARGET: [buttons, MessageHandler(text, target_hint_msg)],
-                EntryState.CHOOSING_CODE: [buttons, MessageHandler(text, code_msg)],
-                EntryState.TYPING_NOTE: [buttons, MessageHandler(text, note_msg)],
-                EntryState.CONFIRMING: [buttons, MessageHandler(text, confirm_hint_msg)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_cmd), CommandHandler("enter", enter_cmd)],
-            name="entry",
-            persistent=True,
-        )
+    return conversation(
+        "entry",
+        # Not allow_reentry: with it PTB would try the entry points (and their `ent:` handler) before the
+        # states; /enter restarts through the fallbacks instead.
+        entry_points=[CommandHandler("enter", enter_cmd),
+                      CallbackQueryHandler(ended_callback, pattern=r"^ent:")],
+        states={
+            EntryState.CHOOSING_TARGET: [buttons, MessageHandler(text, target_hint_msg)],
+            EntryState.CHOOSING_CODE: [buttons, MessageHandler(text, code_msg)],
+            EntryState.TYPING_NOTE: [buttons, MessageHandler(text, note_msg)],
+            EntryState.CONFIRMING: [buttons, MessageHandler(text, confirm_hint_msg)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_cmd), CommandHandler("enter", enter_cmd)],
+    )
 
 
 # ------------------------------------------------------------------------------------------------ /tasks

@@ -34,6 +34,7 @@ from sqlalchemy import delete, func, insert, select, text
 
 from bot.services import corrections, staffing
 from bot.runtime.app import build_application
+from handlers.toolkit import FlowGate
 from bot.config import config_from_dict
 from bot.db import make_engine, make_sessionmaker
 from bot.devtools.sample_data import sample_sheets, write_workbook
@@ -575,6 +576,8 @@ def _registered(app) -> tuple[set[str], set[str]]:
         if isinstance(handler, ConversationHandler):
             for h in handler.entry_points + handler.fallbacks + [x for hs in handler.states.values() for x in hs]:
                 visit(h)
+        elif isinstance(handler, FlowGate):  # a conversation step gated to its flow (handlers.toolkit)
+            visit(handler.inner)
         elif isinstance(handler, CommandHandler):
             commands.update(handler.commands)
         elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:

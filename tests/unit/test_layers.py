@@ -137,3 +137,29 @@ def test_checker_reads_lazy_and_relative_imports():
 def test_checker_passes_a_clean_graph():
     graph = {"bot.services.a": {"sqlalchemy", "bot.rules.b"}, "bot.rules.b": {"hashlib"}}
     assert violations(graph, ("bot.services", "bot.rules"), ("telegram", "bot.devtools")) == []
+
+
+# --- no private attributes of other objects (PTB's above all: they change without notice) -----------------------
+
+def private_attribute_uses(source: str, filename: str) -> list[str]:
+    """`obj._name` where obj is not self/cls: reaching into another object's (or library's) private state."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if ast.unparse(node.value) not in ("self", "cls"):
+                found.append(f"{filename}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_production_code_uses_no_private_attributes():
+    found = []
+    for package in ("bot", "handlers"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "devtools" not in path.parts:
+                found += private_attribute_uses(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    assert found == []
+
+
+def test_private_attribute_check_finds_one():
+    source = "def f(conv, key):\n    return key in conv._conversations or self._ok\n"
+    assert private_attribute_uses(source, "x.py") == ["x.py:2 conv._conversations"]
