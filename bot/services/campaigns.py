@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.services.refusal import Refusal
 from bot.services import audit
 from bot.texts import t
 from bot.rules.workdays import WorkCalendar
@@ -51,11 +52,11 @@ class PlanError(ValueError):
         self.message = message
 
 
-class CampaignChoiceError(LookupError):
+class CampaignChoiceError(Refusal, LookupError):
     """A campaign reference did not pick exactly one campaign. `reason`: not_found | none_open | several."""
 
     def __init__(self, reason: str, ref: str | None, candidates: list[Campaign]) -> None:
-        super().__init__(f"{reason}: {ref!r}; candidates: {[c.id for c in candidates]}")
+        super().__init__(f"campaign.choice.{reason}", ref=ref or "")
         self.reason = reason
         self.ref = ref
         self.candidates = candidates
@@ -67,6 +68,9 @@ class CampaignChoiceError(LookupError):
             lines += [t("campaign.choice.candidate", lang, id=c.id, number=c.number, title=c.title,
                         state=state_label(c.state, lang)) for c in self.candidates]
         return "\n".join(lines)
+
+    def text(self, lang: str) -> str:
+        return self.message(lang)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.services.refusal import Refusal
 from bot.services import audit
 from bot.rules import drawalgo
 from bot.config import Config
@@ -18,13 +19,8 @@ from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup,
                     utcnow)
 
 
-class DrawRefused(Exception):
-    """The draw cannot be made now (state, missing reason); `key` names the text, `params` fill it."""
-
-    def __init__(self, key: str, **params: Any):
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class DrawRefused(Refusal):
+    """The draw cannot be made now (state, missing reason); nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.refusal import Refusal
 from bot.services import audit
 from bot.config import Config
 from bot.services.result_entry import PROBLEM_CODES, progress
@@ -26,13 +27,8 @@ log = logging.getLogger(__name__)
 
 PUBLISH_ACTION = "campaign.publish"
 
-class PublishRefused(Exception):
-    """Publication refused; `key` names the text, `params` fill it. Nothing was written."""
-
-    def __init__(self, key: str, **params):
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class PublishRefused(Refusal):
+    """Publication refused; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defaultload, lazyload
 
+from bot.services.refusal import Refusal
 from bot.services import audit, outbox
 from bot.services.draws import current_draw
 from bot.services.staffing import OPEN_STATES, WITHOUT_DRAW_RECORD, active_assignments
@@ -37,13 +38,8 @@ NOTE_MAX = 500  # characters of a description or note
 MAX_DATE_CHOICES = 31  # date buttons offered: the most recent days of the window up to today
 
 
-class EntryRefused(Exception):
-    """A refusal with a text key and its parameters; nothing was written."""
-
-    def __init__(self, key: str, **params: Any):
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class EntryRefused(Refusal):
+    """A refusal of a step of result entry; nothing was written."""
 
 
 class AlreadySubmitted(EntryRefused):
