@@ -50,6 +50,21 @@ def _bound_leaders(sessions) -> dict[int, int]:
                 and p.telegram_user_id}
 
 
+async def _ask_correction(chat, sessions, sub, me: int) -> int:
+    """/correct as `me`: the first target's 市场监管 item, 1 → 8 with a description and a reason, 提交申请."""
+    with sessions.begin() as s:
+        me_tg = s.get(Person, me).telegram_user_id
+        target = s.get(Target, sub.targets[0]).name
+    await chat.as_user(me_tg).send("/correct")
+    await chat.press(target)
+    await chat.press("1. " + REGISTRY[:5])
+    await chat.press("8 ")
+    await chat.send("年度报告未按规定公示")
+    await chat.send("录入时误选代码")
+    await chat.press("提交申请")
+    return me_tg
+
+
 async def _drawn_inspector(chat, sessions) -> Person:
     await chat.as_user(LEADER_TG).in_group(GROUP_ID).send("/draw")
     with sessions.begin() as s:
@@ -109,16 +124,7 @@ async def test_a_head_who_asks_for_a_correction_cannot_approve_it(chat, sessions
     sub = submit(sessions, codes={})
     me = sub.inspectors[SJ][0]
     _make_sole_head(sessions, me)
-    with sessions.begin() as s:
-        me_tg = s.get(Person, me).telegram_user_id
-        target = s.get(Target, sub.targets[0]).name
-    await chat.as_user(me_tg).send("/correct")
-    await chat.press(target)
-    await chat.press("1. " + REGISTRY[:5])
-    await chat.press("8 ")
-    await chat.send("年度报告未按规定公示")
-    await chat.send("录入时误选代码")
-    await chat.press("提交申请")
+    me_tg = await _ask_correction(chat, sessions, sub, me)
     assert "已提交" in chat.last_text()
     await _deliver(chat, sessions)
     leaders = _bound_leaders(sessions)
@@ -141,16 +147,7 @@ async def test_nobody_left_to_decide_a_correction_says_who_must(chat, sessions):
     sub = submit(sessions, codes={})
     me = sub.inspectors[SJ][0]
     _make_sole_head(sessions, me, leader=True)
-    with sessions.begin() as s:
-        me_tg = s.get(Person, me).telegram_user_id
-        target = s.get(Target, sub.targets[0]).name
-    await chat.as_user(me_tg).send("/correct")
-    await chat.press(target)
-    await chat.press("1. " + REGISTRY[:5])
-    await chat.press("8 ")
-    await chat.send("年度报告未按规定公示")
-    await chat.send("录入时误选代码")
-    await chat.press("提交申请")
+    me_tg = await _ask_correction(chat, sessions, sub, me)
     assert "申请未提交" in chat.last_text() and "分管领导" in chat.last_text()
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Correction)) == 0
