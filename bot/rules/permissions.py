@@ -191,12 +191,6 @@ def for_callback(data: str) -> Permission | None:
     return best[1] if best else None
 
 
-def allowed(name: str, roles: Iterable[str], place: str, *, bound: bool = True) -> bool:
-    """May a caller holding `roles` use `name` in `place`? (`bound`: the account is bound to a person.)"""
-    p = PERMISSIONS[name]
-    return bound and p.allows(roles) and place in p.chats
-
-
 # --- menus and /help
 
 def menu(name: str) -> tuple[str, ...]:
