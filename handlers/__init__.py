@@ -1,16 +1,19 @@
 """The one place that registers handlers and jobs. Order matters: groups run low to high; within a group the
-first matching handler wins."""
+first matching handler wins. The error handler tells the user that something went wrong and the admins what
+(once per distinct error and hour, through the outbox)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.rules import error_summary
 from bot.services import approvals as approvals_service
-from bot.services import identity
+from bot.services import error_reports, identity
 
 from bot.runtime import outbox_sender
 from bot.runtime import exactly_once
@@ -18,7 +21,8 @@ from bot.texts import t
 from handlers import (approvals, campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
                       staff, start)
 from handlers import jobs, toolkit
-from handlers.common import lang_of, load, preload, refuse
+from handlers.common import lang_of, load, preload, refuse, wake_outbox
+from models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +42,45 @@ async def stale_callback(update: Update, context) -> None:
     await refuse(update, t("error.stale_button", lang))
 
 
+# Our packages: the frame of an error's traceback the admins are shown is the last one in these.
+_ROOT = Path(__file__).resolve().parent.parent
+OUR_PACKAGES = tuple(_ROOT / p for p in ("bot", "handlers", "models", "reports"))
+
+
+def _origin(update: object, context) -> str:
+    """What was being handled, without what the user typed: a command, a button's kind, a job."""
+    if isinstance(update, Update):
+        if update.callback_query is not None:
+            return f"button {(update.callback_query.data or '').split(':', 1)[0]}:"
+        msg = update.effective_message
+        if msg is not None and msg.text and msg.text.startswith("/"):
+            return msg.text.split()[0].split("@")[0]
+        if msg is not None and msg.document is not None:
+            return "document"
+        return "message" if msg is not None else "update"
+    job = getattr(context, "job", None)
+    return f"job {job.name}" if job is not None else "—"
+
+
+def tell_admins(update: object, context) -> None:
+    """Report the error to the bound admins through the outbox, once per distinct error and hour
+    (bot.services.error_reports). Never raises: the database may be what failed."""
+    try:
+        cfg = context.bot_data.cfg
+        summary = error_summary.summarize(context.error, origin=_origin(update, context), roots=OUR_PACKAGES,
+                                          secrets=(cfg.bot.token, cfg.bot.webhook_secret_token()))
+        with context.bot_data.sessions.begin() as session:
+            told = error_reports.tell_admins(session, summary, config_admins=cfg.access.admins, now=utcnow(),
+                                             default_lang=cfg.bot.language)
+        if told:
+            wake_outbox(context)
+    except Exception:  # noqa: BLE001 — never let the error handler raise
+        log.warning("could not tell the admins about the error", exc_info=True)
+
+
 async def error_handler(update: object, context) -> None:
     log.error("error while handling an update", exc_info=context.error)
+    tell_admins(update, context)
     if isinstance(update, Update) and update.effective_chat:
         try:
             lang = lang_of(update, context, None)

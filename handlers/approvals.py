@@ -15,11 +15,11 @@ from bot.services import approvals
 from bot.services.identity import Actor
 from bot.services.refusal import Refusal
 from bot.texts import t
-from handlers.common import answer_query, guard, refuse, wake_outbox
+from handlers.common import answer_query, permitted, refuse, wake_outbox
 from models import Person
 
 
-@guard("dept_head", "leader")
+@permitted("approve")
 async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query = update.callback_query
     press = approvals.parse(query.data)

@@ -25,14 +25,12 @@ from bot.services import campaigns, identity
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import answer_query, draft_step, guard, refuse
+from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.toolkit import conversation
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Item, Target
 
-LEADERS = ("leader",)
-LISTERS = ("leader", "coordinator", "dept_head", "admin")
 DRAFT = "new_campaign"  # key in user_data
 PAGE_SIZE = 10
 MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
@@ -59,8 +57,8 @@ Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
 # ------------------------------------------------------------------------------------------------ helpers
 
 def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
-    """A step of /new: the caller is still a leader, the draft exists and is not idle too long."""
-    return draft_step(DRAFT, LEADERS, "new.expired")(func)
+    """A step of /new: the caller may still use /new, the draft exists and is not idle too long."""
+    return draft_step(DRAFT, "new", "new.expired")(func)
 
 
 def _new_list(ids: list[Any], labels: list[str], **extra: Any) -> dict[str, Any]:
@@ -140,7 +138,7 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
 
 # ------------------------------------------------------------------------------------------------ /new
 
-@guard(*LEADERS, chat="private")
+@permitted("new")
 async def new_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
     """/new — start (or restart) the guided campaign creation."""
     now = time.time()
@@ -496,7 +494,7 @@ async def press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str
     return None
 
 
-@guard(chat="private")
+@permitted("cancel")
 async def cancel_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
     """/cancel or the 取消 button: drop the draft, change nothing."""
     query = update.callback_query
@@ -555,7 +553,7 @@ def _entry(c, cfg, lang: str) -> str:
              publication_due=campaigns.date_text(c.publication_due, pub, lang), summary=summary)
 
 
-@guard(*LISTERS, chat="private_or_group")
+@permitted("campaigns")
 async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
     chat = update.effective_chat

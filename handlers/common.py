@@ -1,5 +1,6 @@
 """What every handler shares: who is calling (checked against the database each time), which language they
-read, and where a command may be used."""
+read, and the guard that checks, from the permission table (bot.rules.permissions), who may use a handler and
+where."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
+from bot.rules import permissions
 from bot.services import identity
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
@@ -89,7 +91,7 @@ async def refuse(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-def guard(*roles: str, chat: str = "any") -> Callable[[Handler], Callable[[Update, Ctx], Awaitable[object]]]:
+def _guard(roles: tuple[str, ...], chat: str) -> Callable[[Handler], Callable[[Update, Ctx], Awaitable[object]]]:
     """Check, at the moment of the action, that the caller is known, holds one of `roles` (none = any bound
     person) and is in the right kind of chat: "private", "group" (the bound group only), "private_or_group" (a
     private chat or the bound group: never another group the bot was added to) or "any"."""
@@ -129,6 +131,35 @@ def guard(*roles: str, chat: str = "any") -> Callable[[Handler], Callable[[Updat
 
     return decorate
 
+def permitted(name: str) -> Callable[[Handler], Callable[[Update, Ctx], Awaitable[object]]]:
+    """The guard of the handler of `name` in the permission table: the roles and the chat kind are the table's
+    (bot.rules.permissions), never a tuple of the handler's own. The wrapper carries `permission = name`, so a
+    test can check that every registered handler is guarded by the entry that governs what it handles."""
+    entry = permissions.permission(name)
+    if not entry.guarded:
+        raise ValueError(f"{name}: the table says its handler checks for itself (use checks_itself)")
+    check = _guard(entry.roles or (), entry.guard_mode)
+
+    def decorate(func: Handler) -> Callable[[Update, Ctx], Awaitable[object]]:
+        wrapper = check(func)
+        wrapper.permission = name  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def checks_itself(name: str):
+    """Mark the handler of an entry the table leaves unguarded (/start, /help: they answer accounts nobody has
+    bound yet, and check the chat themselves)."""
+    if permissions.permission(name).guarded:
+        raise ValueError(f"{name}: the table says its handler is guarded (use permitted)")
+
+    def decorate(func):
+        func.permission = name
+        return func
+
+    return decorate
+
 
 def role_labels(roles: frozenset[str] | set[str], lang: str) -> str:
     from models import ROLES
@@ -160,13 +191,14 @@ def wake_outbox(context: Ctx) -> None:
         context.bot_data.outbox_worker.wake()
 
 
-def draft_step(key: str, roles: tuple[str, ...], expired_key: str):
-    """A step of a guided conversation whose draft is `user_data[key]`: the caller still holds `roles` (checked
-    now, private chat), the draft exists and has not been idle for IDLE_MINUTES. PTB's conversation_timeout is
+def draft_step(key: str, name: str, expired_key: str):
+    """A step of the guided conversation of command `name` whose draft is `user_data[key]`: the caller may still
+    use the command (checked now, from the permission table), the draft exists and has not been idle for
+    IDLE_MINUTES. PTB's conversation_timeout is
     not restored after a restart (PTB #3522), so the idle limit is checked from the time stored in the draft."""
 
     def decorate(func):
-        @guard(*roles, chat="private")
+        @permitted(name)
         @functools.wraps(func)
         async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
             draft = context.user_data.get(key)

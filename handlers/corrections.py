@@ -30,14 +30,12 @@ from bot.runtime.app import Ctx
 from bot.services.corrections import CorrectionError, FollowUpError
 from bot.services.identity import Actor
 from bot.texts import join_list, t
-from handlers.common import answer_query, draft_step, guard, refuse, wake_outbox
+from handlers.common import answer_query, draft_step, permitted, refuse, wake_outbox
 from handlers.toolkit import conversation
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Person, Result, Submission
 
-INSPECTORS = ("inspector",)
-APPROVERS = ("dept_head", "leader")
 CORRECT = "correct"  # user_data key of the /correct draft
 FOLLOWUP = "followup"  # user_data key of the /followup draft
 MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
@@ -71,8 +69,9 @@ class FollowUpState(IntEnum):
 # ------------------------------------------------------------------------------------------------ helpers
 
 def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object]]]:
-    """A step of the conversation whose draft is `user_data[key]` (an inspector's, not idle too long)."""
-    return draft_step(key, INSPECTORS, f"{key}.expired")
+    """A step of /correct or /followup (their drafts are `user_data["correct"]`, `user_data["followup"]`): the
+    caller may still use the command, the draft is not idle too long."""
+    return draft_step(key, {CORRECT: "correct", FOLLOWUP: "followup"}[key], f"{key}.expired")
 
 
 def _from_prompt(update: Update, draft: Draft) -> bool:
@@ -140,7 +139,7 @@ def _target_groups(views: list[corrections.CorrectableResult]) -> list[tuple[tup
     return list(groups.items())
 
 
-@guard(*INSPECTORS, chat="private")
+@permitted("correct")
 async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/correct — list the targets with submitted results the inspector may ask to correct."""
     context.user_data.pop(CORRECT, None)
@@ -383,7 +382,7 @@ async def correct_press_button_msg(update: Update, context: Ctx, actor: Actor, l
     return None
 
 
-@guard(chat="private")
+@permitted("cancel")
 async def correct_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/cancel or the 取消 button: drop the draft, change nothing."""
     draft = context.user_data.get(CORRECT)
@@ -455,7 +454,7 @@ def _card(view: corrections.FollowUpView, cfg, lang: str) -> str:
              amount=_amount_text(fu.penalty_amount, lang), state=state, note=fu.note or "—")
 
 
-@guard(*INSPECTORS, chat="private")
+@permitted("followup")
 async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/followup — the department's open follow-ups (and the latest closed ones, read-only)."""
     context.user_data.pop(FOLLOWUP, None)
@@ -688,7 +687,7 @@ async def followup_press_button_msg(update: Update, context: Ctx, actor: Actor, 
     return None
 
 
-@guard(chat="private")
+@permitted("cancel")
 async def followup_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/cancel or the 取消 button: drop the draft, change nothing."""
     draft = context.user_data.get(FOLLOWUP)

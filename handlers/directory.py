@@ -11,13 +11,13 @@ import hashlib
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.rules import permissions
 from bot.services import directory_search
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import answer_query, guard, refuse, role_labels
+from handlers.common import answer_query, permitted, refuse, role_labels
 
-STAFF = ("admin", "leader", "coordinator", "dept_head")
 KINDS = ("targets", "people", "items")
 _QUERIES = "dir_queries"
 
@@ -79,7 +79,7 @@ async def _show(update: Update, context: Ctx, kind: str, query: str, lang: str) 
     await update.effective_message.reply_text(text, reply_markup=_keyboard(kind, token, result, lang))
 
 
-@guard(chat="private")
+@permitted("targets")
 async def targets_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query = " ".join(context.args or []).strip()
     if not query:
@@ -88,17 +88,17 @@ async def targets_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     await _show(update, context, "targets", query, lang)
 
 
-@guard(*STAFF, chat="private")
+@permitted("people")
 async def people_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _show(update, context, "people", " ".join(context.args or []).strip(), lang)
 
 
-@guard(chat="private")
+@permitted("items")
 async def items_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _show(update, context, "items", " ".join(context.args or []).strip(), lang)
 
 
-@guard(chat="private")
+@permitted("dir:")
 async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query_obj = update.callback_query
     parts = (query_obj.data or "").split(":")
@@ -106,7 +106,7 @@ async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str) -
         await refuse(update, t("error.stale_button", lang))
         return
     kind, page, token = parts[1], int(parts[2]), parts[3]
-    if kind == "people" and not actor.has(*STAFF):
+    if kind == "people" and not permissions.permission("people").allows(actor.roles):  # the roster's readers
         await refuse(update, t("error.stale_button", lang))
         return
     query = context.user_data.get(_QUERIES, {}).get(token)

@@ -15,7 +15,7 @@ from bot.services.draw_announcements import enqueue_draw_notices
 from bot.rules.drawalgo import DrawError
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import guard, wake_outbox
+from handlers.common import permitted, wake_outbox
 from models import Draw
 
 _KEYWORDS = re.compile(r"\b(public|reason)=", re.IGNORECASE)
@@ -43,7 +43,7 @@ def _draw_error_text(exc: DrawError, lang: str) -> str:
     return t("draw.invalid", lang, detail=str(exc))
 
 
-@guard("leader", chat="group")
+@permitted("draw")
 async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     message = update.effective_message
     ref, public_text, reason = parse_draw_args(message.text or "")
@@ -82,7 +82,7 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
         wake_outbox(context)
 
 
-@guard("leader", "coordinator", "admin", "dept_head", chat="private_or_group")
+@permitted("verify")
 async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     arg = (context.args or [None])[0]
     with context.sessions.begin() as session:

@@ -44,15 +44,13 @@ from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.services.staffing import active_assignments
 from bot.texts import t
-from handlers.common import answer_query, guard, refuse, wake_outbox
+from handlers.common import answer_query, permitted, refuse, wake_outbox
 from handlers.toolkit import conversation
 from handlers.report import wake_reports
 from models import Person
 
 log = logging.getLogger(__name__)
 
-INSPECTORS = ("inspector",)
-WATCHERS = ("leader", "coordinator", "admin", "dept_head")
 KEY = "entry"  # in user_data: {"gt": int | None, "item": int | None, "at": float, "page": int}
 IDLE_MINUTES = 30
 PAGE_SIZE = 8
@@ -139,10 +137,10 @@ async def _answer_and_edit(update: Update, text: str, markup: InlineKeyboardMark
 
 
 def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
-    """A step of /enter: the caller is an inspector (checked now, in a private chat) and the conversation has not
-    been idle for IDLE_MINUTES (from the stored time of the last action)."""
+    """A step of /enter: the caller may still use /enter (checked now, from the permission table) and the
+    conversation has not been idle for IDLE_MINUTES (from the stored time of the last action)."""
 
-    @guard(*INSPECTORS, chat="private")
+    @permitted("enter")
     @functools.wraps(func)
     async def wrapper(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
         state = context.user_data.get(KEY)
@@ -304,7 +302,7 @@ async def _show_list(update: Update, context: Ctx, actor: Actor, lang: str, *, p
 
 # ------------------------------------------------------------------------------------------------ /enter
 
-@guard(*INSPECTORS, chat="private")
+@permitted("enter")
 async def enter_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/enter — resume where the inspector left off (from the saved drafts), else list their targets."""
     previous = context.user_data.get(KEY)
@@ -322,7 +320,7 @@ async def enter_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> ob
     return await _show_next(update, context, lang, task)
 
 
-@guard(*INSPECTORS, chat="private")
+@permitted("enter")
 async def ended_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """An `ent:` button outside the conversation (after /cancel, the idle limit or a restart that lost PTB's
     state): nothing is done; /enter resumes from the saved drafts."""
@@ -331,7 +329,7 @@ async def ended_callback(update: Update, context: Ctx, actor: Actor, lang: str) 
     await refuse(update, t("entry.ended" if own else "error.stale_button", lang))
 
 
-@guard(chat="private")
+@permitted("cancel")
 async def cancel_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
     """/cancel — leave the conversation; the drafts stay and /enter resumes."""
     context.user_data.pop(KEY, None)
@@ -648,7 +646,7 @@ def entry_conversation() -> ConversationHandler:
 
 # ------------------------------------------------------------------------------------------------ /tasks
 
-@guard(*INSPECTORS, chat="private")
+@permitted("tasks")
 async def tasks_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/tasks — each assignment: campaign, group, leader, targets with this department's status, deadlines."""
     blocks = []
@@ -704,7 +702,7 @@ def _paginate(header: str, blocks: list[str], footer: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ /progress
 
-@guard(*WATCHERS, chat="private_or_group")
+@permitted("progress")
 async def progress_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/progress [campaign] — entered/expected targets per group and department, totals, the results deadline."""
     chat = update.effective_chat

@@ -10,10 +10,10 @@ from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import guard
+from handlers.common import permitted
 
 
-@guard("admin")
+@permitted("bindgroup")
 async def bindgroup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:

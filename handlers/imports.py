@@ -15,12 +15,12 @@ from bot.services.directory_import import import_workbook
 from bot.services.identity import Actor
 from bot.services.directory_template import template_workbook
 from bot.texts import t
-from handlers.common import guard
+from handlers.common import permitted
 
 log = logging.getLogger(__name__)
 
 
-@guard("admin", chat="private")
+@permitted("document")
 async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     message = update.effective_message
     doc = message.document
@@ -56,7 +56,7 @@ async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) ->
                                      caption=t("upload.annotated_caption", lang))
 
 
-@guard("admin", chat="private")
+@permitted("template")
 async def template_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await update.effective_message.reply_document(BytesIO(template_workbook()), filename="名录导入模板.xlsx",
                                                   caption=t("upload.template_caption", lang))

@@ -9,14 +9,14 @@ from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import guard
+from handlers.common import permitted
 
 
 def invite_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
-@guard("admin", chat="private")
+@permitted("invite")
 async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     query = " ".join(context.args or []).strip()
     if not query:

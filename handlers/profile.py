@@ -7,13 +7,14 @@ import datetime as dt
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import identity
-from bot.runtime.app import ADMIN_COMMANDS, COORDINATOR_COMMANDS, LEADER_COMMANDS, PRIVATE_COMMANDS, Ctx
+from bot.rules import permissions
+from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import LANGS, t
-from handlers.common import answer_query, guard, lang_of, load, refuse, role_labels
+from handlers.common import answer_query, checks_itself, lang_of, load, permitted, refuse, role_labels
 
 
-@guard(chat="private")
+@permitted("me")
 async def me_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     p = actor.person
     if p is None:
@@ -36,7 +37,7 @@ def _lang_keyboard() -> InlineKeyboardMarkup:
                                   InlineKeyboardButton("English", callback_data="lang:en")]])
 
 
-@guard(chat="private")
+@permitted("lang")
 async def lang_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     choice = (context.args or [""])[0].lower()
     if choice in LANGS:
@@ -45,7 +46,7 @@ async def lang_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
     await update.effective_message.reply_text(t("lang.usage", lang), reply_markup=_lang_keyboard())
 
 
-@guard(chat="private")
+@permitted("lang:")
 async def lang_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     choice = (update.callback_query.data or "").partition(":")[2]
     if choice not in LANGS or actor.person is None:
@@ -61,6 +62,7 @@ async def _set(update: Update, context: Ctx, actor: Actor, choice: str) -> None:
     await update.effective_message.reply_text(t("lang.set", choice))
 
 
+@checks_itself("help")
 async def help_cmd(update: Update, context: Ctx) -> None:
     actor = load(update, context)
     if actor is None:
@@ -69,15 +71,7 @@ async def help_cmd(update: Update, context: Ctx) -> None:
     if not actor.known:
         await update.effective_message.reply_text(t("help.unbound", lang))
         return
-    names = list(PRIVATE_COMMANDS)
-    if actor.has("admin", "leader", "coordinator", "dept_head"):
-        names.append("people")
-    if actor.has("leader"):
-        names += [n for n in LEADER_COMMANDS if n not in names] + ["draw", "verify"]
-    if actor.has("coordinator"):
-        names += [n for n in COORDINATOR_COMMANDS if n not in names]
-    if actor.is_admin:
-        names += [n for n in ADMIN_COMMANDS if n not in names] + ["bindgroup"]
+    names = permissions.help_commands(actor.roles)
     lines = [t("help.header", lang)] + [f"/{n} — {t(f'cmd.{n}', lang)}" for n in names]
     if actor.is_admin:
         lines += ["", t("help.import", lang)]

@@ -26,12 +26,11 @@ from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import guard, refuse, wake_outbox
+from handlers.common import permitted, refuse, wake_outbox
 from models import utcnow
 
 log = logging.getLogger(__name__)
 
-REPORT_ROLES = ("leader", "coordinator")
 JOB_INTERVAL = 60  # seconds between catch-up runs of the automatic sends
 
 
@@ -55,7 +54,7 @@ def _resolve(context: Ctx, ref: str | None, lang: str) -> tuple[int | None, str]
 
 # ------------------------------------------------------------------------------------------------ /report
 
-@guard(*REPORT_ROLES)
+@permitted("report")
 async def report_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/report [campaign] — the five workbooks, sent to the requester in a private chat. Updates are handled one
     after the other (bot.runtime.polling), so the seconds of loading, building and uploading run in a task of their own:
@@ -108,7 +107,7 @@ async def _make_and_send(context: Ctx, status: Message, campaign_id: int, lang: 
 
 # ------------------------------------------------------------------------------------------------ /publish
 
-@guard("leader")
+@permitted("publish")
 async def publish_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/publish [campaign] — mark the results published (已公示); the 公示 workbook goes to the leader and the
     coordinators and a line to the group, through the outbox."""

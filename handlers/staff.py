@@ -12,13 +12,13 @@ from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import join_list, t
-from handlers.common import answer_query, guard, refuse, wake_outbox
+from handlers.common import answer_query, permitted, refuse, wake_outbox
 from models import Person
 
 _REASON = "staff_reason"
 
 
-@guard("leader", chat="private_or_group")
+@permitted("leader")
 async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     args = context.args or []
     ref = None
@@ -89,17 +89,17 @@ async def _start_request(update: Update, context: Ctx, actor: Actor, lang: str, 
     await update.effective_message.reply_text(reply, reply_markup=markup)
 
 
-@guard("inspector", chat="private")
+@permitted("swap")
 async def swap_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _start_request(update, context, actor, lang, "swap")
 
 
-@guard("inspector", chat="private")
+@permitted("recuse")
 async def recuse_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     await _start_request(update, context, actor, lang, "recuse")
 
 
-@guard("inspector", chat="private")
+@permitted("swap|recuse:")
 async def pick_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     parts = (update.callback_query.data or "").split(":")
     try:

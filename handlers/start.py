@@ -9,7 +9,7 @@ from bot.services import identity
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.texts import normalize_lang, t
-from handlers.common import lang_of, load, role_labels
+from handlers.common import checks_itself, lang_of, load, role_labels
 
 _REFUSALS = {
     "unknown": "start.code_unknown",
@@ -19,6 +19,7 @@ _REFUSALS = {
 }
 
 
+@checks_itself("start")
 async def start_cmd(update: Update, context: Ctx) -> None:
     actor = load(update, context)
     if actor is None or update.effective_message is None:

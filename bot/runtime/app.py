@@ -1,24 +1,20 @@
-"""Application builder, start-up (command menus) and shutdown. `handlers.register` is the one wiring point."""
+"""Application builder, start-up (the command menus, bot.runtime.menus) and shutdown. `handlers.register` is the
+one wiring point."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import (BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats,
-                      BotCommandScopeChat)
-from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
 from telegram.ext import PersistenceInput
 from telegram.request import BaseRequest
 
 from bot.services import identity
 from bot.config import Config
+from bot.runtime.menus import set_command_menus
 from bot.runtime.persistence import SQLAlchemyPersistence
-from bot.texts import t
-from models import Person
 
 log = logging.getLogger(__name__)
 
@@ -51,56 +47,6 @@ class Ctx(CallbackContext[ExtBot, dict, dict, Services]):
     @property
     def sessions(self) -> sessionmaker[Session]:
         return self.bot_data.sessions
-
-
-PRIVATE_COMMANDS = ("start", "help", "enter", "tasks", "correct", "followup", "cancel", "me", "lang", "targets", "items",
-                    "campaigns", "swap", "recuse")
-LEADER_COMMANDS = ("new", "leader", "progress", "report", "publish")
-COORDINATOR_COMMANDS = ("progress", "report")
-STAFF_COMMANDS = ("people",)
-ADMIN_COMMANDS = ("invite", "template", "people")
-GROUP_COMMANDS = ("help", "draw", "verify", "progress", "leader", "publish", "campaigns", "bindgroup")
-ROLE_COMMANDS = (("leader", LEADER_COMMANDS), ("coordinator", COORDINATOR_COMMANDS), ("admin", ADMIN_COMMANDS))
-
-
-def _commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:
-    return [BotCommand(name, t(f"cmd.{name}", lang)) for name in names]
-
-
-def role_menu(roles: frozenset[str] | set[str]) -> tuple[str, ...]:
-    """A private chat's menu for a person holding `roles`: everyone's commands, then their roles' commands."""
-    names = list(PRIVATE_COMMANDS)
-    for role, commands in ROLE_COMMANDS:
-        if role in roles:
-            names += commands
-    return tuple(dict.fromkeys(names))
-
-
-async def set_command_menus(app: Application) -> None:
-    """Command menus per scope: private chats, group chats, and the own chat of each bound admin, leader and
-    coordinator (their roles' commands added)."""
-    services: Services = app.bot_data
-    bot = app.bot
-    for lang, code in (("zh", None), ("en", "en")):
-        await bot.set_my_commands(_commands(PRIVATE_COMMANDS, lang), scope=BotCommandScopeAllPrivateChats(),
-                                  language_code=code)
-        await bot.set_my_commands(_commands(GROUP_COMMANDS, lang), scope=BotCommandScopeAllGroupChats(),
-                                  language_code=code)
-    menus: dict[int, tuple[set[str], str]] = {}  # chat id → (roles, language)
-    with services.sessions.begin() as session:
-        for chat_id in identity.admin_chat_ids(session, services.cfg.access.admins):
-            menus[chat_id] = ({"admin"}, services.cfg.bot.language)
-        for person in session.scalars(select(Person).where(Person.telegram_user_id.is_not(None), Person.active)):
-            roles = {role for role, _ in ROLE_COMMANDS if person.has_role(role)}
-            if roles:
-                chat_id = int(person.telegram_user_id)  # type: ignore[arg-type]
-                known = menus.get(chat_id, (set(), services.cfg.bot.language))[0]
-                menus[chat_id] = (known | roles, person.language or services.cfg.bot.language)
-    for chat_id, (roles, lang) in sorted(menus.items()):
-        try:
-            await bot.set_my_commands(_commands(role_menu(roles), lang), scope=BotCommandScopeChat(chat_id))
-        except TelegramError as exc:  # someone who never opened the bot: the menu waits for the next start
-            log.info("menu for %s not set: %s", chat_id, exc)
 
 
 async def post_init(app: Application) -> None:

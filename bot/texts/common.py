@@ -6,6 +6,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "处理时出错，已记录。请稍后再试；如反复出现，请联系管理员。",
         "en": "Something went wrong and was logged. Please try again later; tell an admin if it keeps happening.",
     },
+    # To the admins, through the outbox (bot.services.error_reports); the token is already taken out.
+    "error.admin_report": {
+        "zh": "⚠️ 机器人出现未预期的错误（同一错误每小时只报告一次，详情见日志）\n"
+              "类型：{kind}\n信息：{message}\n位置：{where}\n处理中：{origin}\n错误编号：{fingerprint}",
+        "en": "⚠️ The bot hit an unexpected error (the same error is reported once an hour; details in the log)\n"
+              "Type: {kind}\nMessage: {message}\nWhere: {where}\nHandling: {origin}\nError id: {fingerprint}",
+    },
     "error.private_only": {
         "zh": "请在与机器人的私聊中使用此命令。",
         "en": "Please use this command in a private chat with the bot.",

@@ -147,7 +147,7 @@ async def test_nobody_left_to_decide_a_correction_says_who_must(chat, sessions):
     sub = submit(sessions, codes={})
     me = sub.inspectors[SJ][0]
     _make_sole_head(sessions, me, leader=True)
-    me_tg = await _ask_correction(chat, sessions, sub, me)
+    await _ask_correction(chat, sessions, sub, me)
     assert "申请未提交" in chat.last_text() and "分管领导" in chat.last_text()
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Correction)) == 0

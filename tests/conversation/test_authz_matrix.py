@@ -4,8 +4,12 @@ callback data × every role (inspector, dept_head, leader, coordinator, admin �
 role — and an unbound Telegram account) × the chat (private, the bound group, a group the bot is in but not
 bound to). Each cell is its own test.
 
-Expected (EXPECTED below), from the SPEC §2 role table, the project's command scopes (bot.runtime.app: PRIVATE_COMMANDS,
-GROUP_COMMANDS, the role menus) and the handler guards:
+Expected: from the permission table (bot.rules.permissions: who may use each command and button, and where),
+which the guards and the command menus read too. The matrix still checks the table rather than trusting it: the
+SPEC §2 role table is kept here, independently, for every command and button that changes state (SPEC_ROLE_TABLE
+and SPEC_BUTTONS, compared with the table), so a wrong entry cannot pass silently; the table must name exactly the
+commands the Application registers, and every registered handler must be guarded by the entry that governs what
+it handles (the coverage tests at the end). Then each cell:
   * an allowed cell acts: its first answer is the handler's normal one (a marker text of that command), not a
     refusal, and never the internal-error text;
   * a refused cell gets a clear refusal (one of the refusal texts: wrong role, wrong chat, unknown user, stale
@@ -32,6 +36,7 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import delete, func, insert, select, text
 
+from bot.rules import permissions
 from bot.services import corrections, staffing
 from bot.runtime.app import build_application
 from handlers.toolkit import FlowGate
@@ -244,25 +249,80 @@ def answers(chat: Chat) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------------------------------- commands
+# --------------------------------------------------------------------------------------------------- the table
 
 ALL = set(ROLES) - {"unbound"}
+PLACE = {permissions.PRIVATE: "private", permissions.GROUP: "group", permissions.OTHER_GROUP: "foreign"}
 
+
+def table_roles(entry: permissions.Permission | None) -> frozenset[str]:
+    """The matrix's roles the table lets use an entry (ANYONE: every role; no entry: nobody)."""
+    if entry is None:
+        return frozenset()
+    return frozenset(r for r in ALL if entry.allows_role(r))
+
+
+def table_chats(entry: permissions.Permission | None) -> frozenset[str]:
+    return frozenset(PLACE[p] for p in entry.chats) if entry is not None else frozenset()
+
+
+# SPEC §2, independently of the table: who may do what changes state, and where (§2: the group commands run in
+# the bound group only; §6: inspectors work in a private chat; §3: a workbook is sent in a private chat).
+SPEC_ROLE_TABLE: dict[str, tuple[set[str], set[str]]] = {
+    "draw": ({"leader"}, {"group"}),  # leaders trigger the draw by command in the group chat
+    "new": ({"leader"}, {"private"}),
+    "leader": ({"leader"}, {"private", "group"}),
+    "publish": ({"leader"}, {"private", "group"}),
+    "report": ({"leader", "coordinator"}, {"private"}),
+    "invite": ({"admin"}, {"private"}),
+    "template": ({"admin"}, {"private"}),
+    "document": ({"admin"}, {"private"}),
+    "bindgroup": ({"admin"}, {"group", "foreign"}),  # an admin binds the group it is sent in
+    "enter": ({"inspector"}, {"private"}),
+    "tasks": ({"inspector"}, {"private"}),
+    "correct": ({"inspector"}, {"private"}),
+    "followup": ({"inspector"}, {"private"}),
+    "swap": ({"inspector"}, {"private"}),
+    "recuse": ({"inspector"}, {"private"}),
+    "people": ({"admin", "leader", "coordinator", "dept_head"}, {"private"}),  # names and certificates
+}
+SPEC_BUTTONS: dict[str, set[str]] = {  # callback data → who may press at all (the services narrow the scope)
+    "swap:1": {"inspector"}, "recuse:1:2": {"inspector"}, "ent:t:1": {"inspector"}, "correct:t:1:2": {"inspector"},
+    "fu:f:1": {"inspector"}, "new:dep:0": {"leader"},
+    "staff:ok:1": {"dept_head", "leader"}, "staff:no:1": {"dept_head", "leader"},
+    "corr:ok:1": {"dept_head", "leader"}, "corr:no:1": {"dept_head", "leader"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_ROLE_TABLE))
+def test_the_table_says_what_spec_section_2_says(name):
+    roles, chats = SPEC_ROLE_TABLE[name]
+    entry = permissions.permission(name)
+    assert (table_roles(entry), table_chats(entry)) == (roles, chats)
+
+
+@pytest.mark.parametrize("data", sorted(SPEC_BUTTONS))
+def test_the_table_says_who_may_press_what_spec_section_2_says(data):
+    assert table_roles(permissions.for_callback(data)) == SPEC_BUTTONS[data]
+
+
+# --------------------------------------------------------------------------------------------------- commands
 
 @dataclass(frozen=True)
 class Command:
-    name: str
+    name: str  # the table entry
     send: Callable[[World], str] | str  # the message text (or "document")
-    roles: frozenset[str]  # who may
-    chats: frozenset[str]  # where
     ok: tuple[str, ...]  # text keys of the handler's normal first answer
     silent_in_groups: bool = False  # no group handler at all: nothing is said in a group
     ok_check: Callable[[Any, World], bool] | None = None  # for answers that go through the outbox
 
+    @property
+    def roles(self) -> frozenset[str]:  # who may: the table's
+        return table_roles(permissions.permission(self.name))
 
-PRIVATE = frozenset({"private"})
-PRIVATE_OR_GROUP = frozenset({"private", "group"})
-GROUPS = frozenset({"group", "foreign"})
+    @property
+    def chats(self) -> frozenset[str]:  # where: the table's
+        return table_chats(permissions.permission(self.name))
 
 
 def _drawn_twice(sessions, world: World) -> bool:
@@ -272,41 +332,35 @@ def _drawn_twice(sessions, world: World) -> bool:
 
 
 COMMANDS = [
-    Command("start", "/start", frozenset(ALL), PRIVATE, ("start.welcome",)),
+    Command("start", "/start", ("start.welcome",)),
     # /help is in the group menu and says nothing but the command list: answered anywhere.
-    Command("help", "/help", frozenset(ALL), frozenset(CHATS), ("help.header",)),
-    Command("me", "/me", frozenset(ALL), PRIVATE, ("me.card",)),
-    Command("lang", "/lang", frozenset(ALL), PRIVATE, ("lang.usage",)),
-    Command("targets", "/targets 网", frozenset(ALL), PRIVATE, ("dir.targets_title",)),
-    Command("people", "/people", frozenset({"admin", "leader", "coordinator", "dept_head"}), PRIVATE,
-            ("dir.people_title",)),
-    Command("items", "/items", frozenset(ALL), PRIVATE, ("dir.items_title",)),
-    Command("campaigns", "/campaigns", frozenset({"leader", "coordinator", "dept_head", "admin"}), PRIVATE_OR_GROUP,
-            ("campaign.list.header",)),
-    Command("tasks", "/tasks", frozenset({"inspector"}), PRIVATE, ("tasks.header",)),
-    Command("progress", "/progress", frozenset({"leader", "coordinator", "admin", "dept_head"}), PRIVATE_OR_GROUP,
-            ("progress.header",)),
-    Command("report", "/report", frozenset({"leader", "coordinator"}), PRIVATE, ("report.progress.loading",)),
-    Command("publish", "/publish", frozenset({"leader"}), PRIVATE_OR_GROUP, ("report.publish.incomplete",)),
-    Command("invite", lambda w: f"/invite {w.cert_to_invite}", frozenset({"admin"}), PRIVATE, ("invite.issued",)),
-    Command("template", "/template", frozenset({"admin"}), PRIVATE, ("upload.template_caption",)),
-    Command("bindgroup", "/bindgroup", frozenset({"admin"}), GROUPS, ("bindgroup.done", "bindgroup.moved")),
-    Command("draw", "/draw reason=复核测试", frozenset({"leader"}), frozenset({"group"}), (),
-            ok_check=_drawn_twice),
-    Command("verify", "/verify", frozenset({"leader", "coordinator", "admin", "dept_head"}), PRIVATE_OR_GROUP,
-            ("verify.ok",)),
-    Command("leader", lambda w: f"/leader 1 {w.inspector_name}", frozenset({"leader"}), PRIVATE_OR_GROUP,
-            ("leader.changed",)),
-    Command("swap", "/swap 家中有事", frozenset({"inspector"}), PRIVATE, ("staff.filed",)),
-    Command("recuse", "/recuse 亲属关系", frozenset({"inspector"}), PRIVATE, ("staff.pick_target",)),
-    Command("new", "/new", frozenset({"leader"}), PRIVATE, ("new.start",)),
-    Command("enter", "/enter", frozenset({"inspector"}), PRIVATE, ("entry.choose_target",)),
-    Command("correct", "/correct", frozenset({"inspector"}), PRIVATE, ("correct.pick_target",)),
-    Command("followup", "/followup", frozenset({"inspector"}), PRIVATE, ("followup.list",)),
+    Command("help", "/help", ("help.header",)),
+    Command("me", "/me", ("me.card",)),
+    Command("lang", "/lang", ("lang.usage",)),
+    Command("targets", "/targets 网", ("dir.targets_title",)),
+    Command("people", "/people", ("dir.people_title",)),
+    Command("items", "/items", ("dir.items_title",)),
+    Command("campaigns", "/campaigns", ("campaign.list.header",)),
+    Command("tasks", "/tasks", ("tasks.header",)),
+    Command("progress", "/progress", ("progress.header",)),
+    Command("report", "/report", ("report.progress.loading",)),
+    Command("publish", "/publish", ("report.publish.incomplete",)),
+    Command("invite", lambda w: f"/invite {w.cert_to_invite}", ("invite.issued",)),
+    Command("template", "/template", ("upload.template_caption",)),
+    Command("bindgroup", "/bindgroup", ("bindgroup.done", "bindgroup.moved")),
+    Command("draw", "/draw reason=复核测试", (), ok_check=_drawn_twice),
+    Command("verify", "/verify", ("verify.ok",)),
+    Command("leader", lambda w: f"/leader 1 {w.inspector_name}", ("leader.changed",)),
+    Command("swap", "/swap 家中有事", ("staff.filed",)),
+    Command("recuse", "/recuse 亲属关系", ("staff.pick_target",)),
+    Command("new", "/new", ("new.start",)),
+    Command("enter", "/enter", ("entry.choose_target",)),
+    Command("correct", "/correct", ("correct.pick_target",)),
+    Command("followup", "/followup", ("followup.list",)),
     # /cancel outside a flow: the private fallback ("not understood"); no group handler.
-    Command("cancel", "/cancel", frozenset(ALL), PRIVATE, ("unknown_text",), silent_in_groups=True),
-    # A directory workbook sent to the bot: admins, private chat; documents in groups are not handled.
-    Command("document", "document", frozenset({"admin"}), PRIVATE, ("upload.working",), silent_in_groups=True),
+    Command("cancel", "/cancel", ("unknown_text",), silent_in_groups=True),
+    # A directory workbook sent to the bot; documents in groups are not handled.
+    Command("document", "document", ("upload.working",), silent_in_groups=True),
 ]
 
 # The matrix found private commands (/me, /lang, /targets, /items, /people and their buttons) answered in groups,
@@ -374,44 +428,60 @@ SCOPE_REFUSALS = texts_re("error.private_only", "error.group_only", "error.wrong
 CALLBACK_CHATS = ("private", "group")
 
 
+class _AnyIds:
+    """A stand-in world whose every id is 1: enough to read a button's data prefix."""
+
+    def __getattr__(self, name: str) -> int:
+        return 1
+
+
 @dataclass(frozen=True)
 class Callback:
     name: str
     data: Callable[[World], str]
-    roles: frozenset[str]
-    chats: frozenset[str]
     ok: tuple[str, ...]
     flow: tuple[str, ...] = ()  # what the owner sends first (private) so that the button is live
+    # The table says who may press at all; `scope` is who may in this world, where a service narrows it.
+    scope: frozenset[str] | None = None
+    roles_of: str | None = None  # the handler applies this entry's roles (the /people pages: /people's)
+
+    @property
+    def entry(self) -> permissions.Permission | None:
+        return permissions.for_callback(self.data(_AnyIds()))  # type: ignore[arg-type]
+
+    @property
+    def roles(self) -> frozenset[str]:
+        roles = table_roles(self.entry)
+        if self.roles_of is not None:
+            roles &= table_roles(permissions.permission(self.roles_of))
+        return roles if self.scope is None else roles & self.scope
+
+    @property
+    def chats(self) -> frozenset[str]:
+        return table_chats(self.entry)
 
 
 CALLBACKS = [
-    Callback("dir-targets", lambda w: "dir:targets:1:tok", frozenset(ALL), PRIVATE,
-             ("dir.targets_title",)),
-    Callback("dir-people", lambda w: "dir:people:1:all", frozenset({"admin", "leader", "coordinator", "dept_head"}),
-             PRIVATE, ("dir.people_title",)),
-    Callback("lang", lambda w: "lang:en", frozenset(ALL), PRIVATE, ("lang.set",)),
-    Callback("swap", lambda w: f"swap:{w.assignment}", frozenset({"inspector"}), PRIVATE, ("staff.filed",)),
-    Callback("recuse", lambda w: f"recuse:{w.assignment}:{w.own_target}", frozenset({"inspector"}), PRIVATE,
-             ("staff.filed",)),
+    Callback("dir-targets", lambda w: "dir:targets:1:tok", ("dir.targets_title",)),
+    Callback("dir-people", lambda w: "dir:people:1:all", ("dir.people_title",), roles_of="people"),
+    Callback("lang", lambda w: "lang:en", ("lang.set",)),
+    Callback("swap", lambda w: f"swap:{w.assignment}", ("staff.filed",)),
+    Callback("recuse", lambda w: f"recuse:{w.assignment}:{w.own_target}", ("staff.filed",)),
     # The department's head or a leader (SPEC §2: leaders approve substitutions across departments).
-    Callback("staff-ok", lambda w: f"staff:ok:{w.staff_request}", frozenset({"dept_head", "leader"}),
-             frozenset(CALLBACK_CHATS), ("staff.approved_note", "staff.failed_note")),
-    Callback("staff-no", lambda w: f"staff:no:{w.staff_request}", frozenset({"dept_head", "leader"}),
-             frozenset(CALLBACK_CHATS), ("staff.rejected_note",)),
-    # Corrections: the department's own head (a leader only when the department has no bound head).
-    Callback("corr-ok", lambda w: f"corr:ok:{w.correction}", frozenset({"dept_head"}), frozenset(CALLBACK_CHATS),
-             ("correct.approved_note",)),
-    Callback("corr-no", lambda w: f"corr:no:{w.correction}", frozenset({"dept_head"}), frozenset(CALLBACK_CHATS),
-             ("correct.rejected_note",)),
-    Callback("ent", lambda w: f"ent:t:{w.group_target}", frozenset({"inspector"}), PRIVATE,
-             ("entry.target_chosen",), flow=("/enter",)),
-    Callback("new", lambda w: "new:dep:0", frozenset({"leader"}), PRIVATE, ("new.departments_prompt",),
-             flow=("/new", "矩阵测试任务")),
-    Callback("correct", lambda w: f"correct:t:{w.draw_id}:{w.own_target}", frozenset({"inspector"}), PRIVATE,
-             ("correct.pick_item",), flow=("/correct",)),
-    Callback("followup", lambda w: f"fu:f:{w.followup}", frozenset({"inspector"}), PRIVATE,
-             ("followup.pick_measures",), flow=("/followup",)),
-    Callback("unknown", lambda w: "zzz:1", frozenset(), frozenset(CALLBACK_CHATS), ()),
+    Callback("staff-ok", lambda w: f"staff:ok:{w.staff_request}", ("staff.approved_note", "staff.failed_note")),
+    Callback("staff-no", lambda w: f"staff:no:{w.staff_request}", ("staff.rejected_note",)),
+    # Corrections: the department's own head; a leader only when the department has no bound head, and this
+    # world's department has one (bot.services.corrections.may_decide).
+    Callback("corr-ok", lambda w: f"corr:ok:{w.correction}", ("correct.approved_note",),
+             scope=frozenset({"dept_head"})),
+    Callback("corr-no", lambda w: f"corr:no:{w.correction}", ("correct.rejected_note",),
+             scope=frozenset({"dept_head"})),
+    Callback("ent", lambda w: f"ent:t:{w.group_target}", ("entry.target_chosen",), flow=("/enter",)),
+    Callback("new", lambda w: "new:dep:0", ("new.departments_prompt",), flow=("/new", "矩阵测试任务")),
+    Callback("correct", lambda w: f"correct:t:{w.draw_id}:{w.own_target}", ("correct.pick_item",),
+             flow=("/correct",)),
+    Callback("followup", lambda w: f"fu:f:{w.followup}", ("followup.pick_measures",), flow=("/followup",)),
+    Callback("unknown", lambda w: "zzz:1", ()),  # no entry: forged, or from an old version
 ]
 
 _CALLBACK_GAPS: set[tuple[str, str]] = set()  # none since the guard fix (see KNOWN_GAPS)
@@ -565,33 +635,90 @@ async def test_forged_callback_is_refused_and_changes_nothing(bot, sessions, wor
 
 # --------------------------------------------------------------------------------------------------- coverage
 
-def _registered(app) -> tuple[set[str], set[str]]:
-    """Every command and every callback-data prefix the Application handles (conversations included)."""
-    from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+def _handlers(app) -> list[tuple[Any, str | None]]:
+    """Every handler the Application holds, conversations opened, each with the conversation it sits in."""
+    from telegram.ext import ConversationHandler
 
-    commands: set[str] = set()
-    patterns: set[str] = set()
+    out: list[tuple[Any, str | None]] = []
 
-    def visit(handler) -> None:
+    def visit(handler, conversation: str | None) -> None:
         if isinstance(handler, ConversationHandler):
             for h in handler.entry_points + handler.fallbacks + [x for hs in handler.states.values() for x in hs]:
-                visit(h)
+                visit(h, handler.name)
         elif isinstance(handler, FlowGate):  # a conversation step gated to its flow (handlers.toolkit)
-            visit(handler.inner)
-        elif isinstance(handler, CommandHandler):
-            commands.update(handler.commands)
-        elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
-            patterns.add(handler.pattern.pattern)
+            visit(handler.inner, conversation)
+        else:
+            out.append((handler, conversation))
 
     for group in app.handlers.values():
         for handler in group:
-            visit(handler)
+            visit(handler, None)
+    return out
+
+
+def _registered(app) -> tuple[set[str], set[str]]:
+    """Every command and every callback-data prefix the Application handles (conversations included)."""
+    from telegram.ext import CallbackQueryHandler, CommandHandler
+
+    commands: set[str] = set()
+    patterns: set[str] = set()
+    for handler, _conversation in _handlers(app):
+        if isinstance(handler, CommandHandler):
+            commands.update(handler.commands)
+        elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
+            patterns.add(handler.pattern.pattern)
     return commands, patterns
+
+
+def _example_datas(world) -> list[str]:
+    return [cb.data(world) for cb in CALLBACKS] + [f.data(world) for f in FORGED]
 
 
 async def test_the_matrix_covers_every_registered_command_and_callback(bot, world):
     commands, patterns = _registered(bot.app)
     assert commands == {c.name for c in COMMANDS} - {"document"}, "a command is missing from (or extra in) COMMANDS"
-    datas = [cb.data(world) for cb in CALLBACKS] + [f.data(world) for f in FORGED]
+    datas = _example_datas(world)
     for pattern in patterns:
         assert any(re.match(pattern, d) for d in datas), f"no matrix cell presses a button matching {pattern}"
+
+
+async def test_the_table_names_the_registered_commands(bot):
+    commands, _patterns = _registered(bot.app)
+    assert set(permissions.commands()) == commands
+    assert {c.name for c in COMMANDS} == {p.name for p in permissions.PERMISSIONS.values()
+                                          if p.kind != permissions.CALLBACK}
+
+
+async def test_every_registered_handler_is_guarded_by_the_entry_that_governs_it(bot, world):
+    """Each handler of ours carries the name of the table entry its guard reads (handlers.common.permitted):
+    a command's is the command's, a button's the entry its data falls under, a flow's typed answers the flow's
+    command's, a workbook's "document". The handlers module's own fallbacks (not understood, stale button) and
+    the runtime's handlers and the toolkit's one-flow-at-a-time marker guard nothing."""
+    from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+
+    entry_command = {}  # conversation name → the permission of its entry command
+    for handler, conversation in _handlers(bot.app):
+        if conversation and isinstance(handler, CommandHandler) and conversation not in entry_command:
+            entry_command[conversation] = getattr(handler.callback, "permission", None)
+    datas = _example_datas(world)
+    seen = set()
+    for handler, conversation in _handlers(bot.app):
+        module = getattr(handler.callback, "__module__", "")
+        if not module.startswith("handlers.") or module == "handlers.toolkit":  # the toolkit's flow marker
+            continue
+        name = getattr(handler.callback, "permission", None)
+        assert name in permissions.PERMISSIONS, f"{module}.{handler.callback.__name__} reads no table entry"
+        seen.add(name)
+        entry = permissions.permission(name)
+        if isinstance(handler, CommandHandler):
+            assert entry.kind == permissions.COMMAND and set(handler.commands) == {entry.name}, handler.commands
+        elif isinstance(handler, CallbackQueryHandler):
+            matching = [d for d in datas if re.match(handler.pattern, d)]
+            assert matching, handler.pattern
+            for data in matching:
+                assert permissions.for_callback(data) is entry, (data, name)
+        elif isinstance(handler, MessageHandler) and conversation:
+            assert name == entry_command[conversation], (conversation, handler.callback.__name__)
+        else:
+            assert isinstance(handler, MessageHandler) and entry.kind == permissions.UPLOAD, handler
+    assert seen == set(permissions.PERMISSIONS), "a table entry no handler reads"

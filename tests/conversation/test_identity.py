@@ -167,3 +167,38 @@ async def test_command_menus_set_per_scope_on_start(cfg, sessions, people):
     assert set(own_menus) == {6001, 6002, CONFIG_ADMIN_ID}  # the admins' and the leader's own chats
     assert "invite" in own_menus[6001] and "report" not in own_menus[6001]
     assert {"report", "publish", "new"} <= set(own_menus[6002]) and "invite" not in own_menus[6002]
+
+
+async def test_the_menus_set_on_start_are_the_permission_tables(cfg, sessions, people):
+    """What Telegram is told to show is the table's menus (bot.rules.permissions), scope by scope, and every
+    command a menu offers is one its audience may use there."""
+    from bot.rules import permissions
+    from bot.runtime.app import build_application, post_init
+    from tests.conversation.harness import StubRequest
+
+    request = StubRequest()
+    app = build_application(cfg, sessions, request=request)
+    await app.initialize()
+    await post_init(app)
+    await app.shutdown()
+
+    def names(commands) -> tuple[str, ...]:
+        return tuple(cmd["command"] for cmd in (json.loads(commands) if isinstance(commands, str) else commands))
+
+    menus = {}
+    for c in request.calls:
+        if c.method == "setMyCommands":
+            scope = c.params.get("scope") or {}
+            key = int(scope["chat_id"]) if "chat_id" in scope else scope.get("type")
+            menus[(key, c.params.get("language_code"))] = names(c.params["commands"])
+    assert menus[("all_private_chats", None)] == menus[("all_private_chats", "en")] == \
+        permissions.menu(permissions.MENU_PRIVATE)
+    assert menus[("all_group_chats", None)] == permissions.menu(permissions.MENU_GROUP)
+    assert menus[(6001, None)] == menus[(CONFIG_ADMIN_ID, None)] == permissions.role_menu({"admin"})
+    assert menus[(6002, None)] == permissions.role_menu({"leader"})
+    for name in menus[("all_group_chats", None)]:
+        assert permissions.GROUP in permissions.permission(name).chats, name
+    for name in menus[(6002, None)]:
+        entry = permissions.permission(name)
+        assert permissions.PRIVATE in entry.chats, name
+        assert name in menus[("all_private_chats", None)] or entry.allows_role("leader"), name
