@@ -15,9 +15,20 @@ from bot.config import ConfigError, load_config
 log = logging.getLogger("bot")
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines with the bot token removed: Telegram's URLs carry it (`/bot<TOKEN>/sendMessage`), and a
+    network error's message or traceback may quote such a URL."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bot.rules.error_summary import redact
+
+        return redact(super().format(record))
+
+
 def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

@@ -65,3 +65,18 @@ def test_the_hour_bucket_is_the_utc_clock_hour():
     assert E.hour_bucket(dt.datetime(2024, 5, 1, 11, 0, tzinfo=utc)) == "2024050111"
     beijing = dt.timezone(dt.timedelta(hours=8))
     assert E.hour_bucket(dt.datetime(2024, 5, 1, 19, 0, tzinfo=beijing)) == "2024050111"
+
+
+def test_the_log_never_shows_the_token():
+    import logging
+
+    from bot.cli import RedactingFormatter
+
+    token = "123456:" + "A" * 35
+    try:
+        raise ConnectionError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
+    except ConnectionError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "send to %s failed", (f"bot{token}",),
+                                   exc_info=__import__("sys").exc_info())
+    line = RedactingFormatter("%(message)s").format(record)
+    assert token not in line and line.count("<TOKEN>") == 2 and "ConnectionError" in line
