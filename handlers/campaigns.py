@@ -24,6 +24,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.warnings import PTBUserWarning
 
 from bot.services import campaigns, identity
+from bot.services.draws import drawable_target_clause
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
@@ -257,7 +258,7 @@ async def items_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         return None
 
     with context.sessions.begin() as session:
-        operating = func.sum(case((Target.status == "正常", 1), else_=0))
+        operating = func.sum(case((drawable_target_clause(), 1), else_=0))  # the pool a draw would see
         rows = session.execute(select(Target.industry, operating).group_by(Target.industry)
                                .order_by(operating.desc(), Target.industry)).all()
     if not rows:
@@ -293,7 +294,7 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
     with context.sessions.begin() as session:
         per_class = dict(session.execute(
             select(Target.credit_class, func.count(Target.id))
-            .where(Target.industry.in_(scope), Target.status == "正常").group_by(Target.credit_class)).all())
+            .where(Target.industry.in_(scope), drawable_target_clause()).group_by(Target.credit_class)).all())
     draft["class_counts"] = {(c or "-"): int(n) for c, n in per_class.items()}
     draft["pool"] = sum(draft["class_counts"].values())
     await answer_query(update.callback_query)

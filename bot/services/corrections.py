@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
+from bot.rules.candidates import is_active_inspector
 from bot.rules.codes import CodeSet
 from bot.services import audit
 from bot.texts import t
@@ -68,7 +69,7 @@ class CorrectableResult:
 
 
 def _is_inspector(person: Person | None) -> bool:
-    return person is not None and person.active and person.has_role("inspector")
+    return person is not None and is_active_inspector(active=person.active, roles=person.role_set)
 
 
 def _scope_query(person: Person):
