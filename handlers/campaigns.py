@@ -23,6 +23,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
+from bot.rules import drawalgo
 from bot.services import campaigns, identity
 from bot.services.draws import drawable_target_clause
 from bot.runtime.app import Ctx
@@ -194,8 +195,9 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
         await refuse(update, t("new.need_department", lang))
         return None
     per = context.cfg.rules.inspectors_per_department
-    if per * len(lst["sel"]) < 2:  # seed 细则 十: never fewer than two inspectors per target
-        await refuse(update, t("new.need_inspectors", lang, per=per, n=-(-2 // per)))
+    if drawalgo.too_few_inspectors(per, len(lst["sel"])):  # seed 细则 十 (bot.rules.drawalgo)
+        await refuse(update, t("new.need_inspectors", lang, per=per, n=drawalgo.departments_needed(per),
+                               min=drawalgo.MIN_INSPECTORS_PER_GROUP))
         return None
     dept_ids = [lst["ids"][i] for i in lst["sel"]]
     with context.sessions.begin() as session:
