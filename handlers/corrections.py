@@ -1,5 +1,6 @@
 """/correct (ask for a correction of a submitted result, SPEC §6.8), the approver's 同意/驳回, and /followup
-(后续处理 of code 8, §6.9) — inspectors in a private chat.
+(后续处理 of the follow-up code, 8 on the record form, §6.9) — inspectors in a private chat. What a code means
+comes from `cfg.code_set` (bot.rules.codes).
 
 Callback data carries ids only; each press is re-checked against the database (rights, scope, state):
   /correct   correct:t:<draw_id>:<target_id> → correct:r:<result_id> → correct:c:<result_id>:<code>

@@ -1,7 +1,7 @@
 """What the report builders read (SPEC §8): plain data, no database, no Telegram.
 
-`bot.services.reporting.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders in
-this package turn it into workbook bytes. Tests and the benchmark build `CampaignReport`s directly.
+`bot.services.report_data.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders
+in this package turn it into workbook bytes. Tests and the benchmark build `CampaignReport`s directly.
 
 What the codes mean (labels, problem codes, the follow-up code) arrives with the data, as the configuration's
 `CodeSet` (`CampaignReport.code_set`, a frozen value of bot.rules.codes): the builders never spell a code number.

@@ -79,8 +79,8 @@ def build_record_forms(report: CampaignReport) -> bytes:
     and label, the inspector's description, and for an item with the follow-up code the follow-up measures (with
     the fine); with no problem it reads 未发现问题 once every item is entered, and stays blank while results are
     missing (the form is not final). 备注 lists the optional notes of the other items, the follow-up state of
-    items with the follow-up code (未完结 / 已完结 with its date) and the departments that have not submitted yet. Result codes are written
-    as numbers, as the form asks; a code not entered stays blank.
+    items with the follow-up code (未完结 / 已完结 with its date) and the departments that have not submitted yet.
+    Result codes are written as numbers, as the form asks; a code not entered stays blank.
     """
     strings = _SharedStrings()
     repeats: dict = {}

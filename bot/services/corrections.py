@@ -8,9 +8,9 @@ added, so every value a result had stays readable. One pending correction per re
 
 The follow-up code of the configured set (`CodeSet.follow_up`; 8 发现问题待后续处理 on the record form) opens a
 `FollowUp`; `/followup` records the measures of seed 四(五) and closes it. A correction to a problem code needs a
-description, as entry does. A follow-up whose result is corrected away from the follow-up code is kept, with a line saying so appended to its note: measures
-already taken (a case opened, a fine imposed) are facts a correction cannot undo, and the department still has to
-close the record.
+description, as entry does. A follow-up whose result is corrected away from the follow-up code is kept, with a
+line saying so appended to its note: measures already taken (a case opened, a fine imposed) are facts a
+correction cannot undo, and the department still has to close the record.
 """
 
 from __future__ import annotations
