@@ -19,18 +19,10 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_CODES: dict[int, str] = {
-    1: "未发现问题",
-    2: "未按规定公示应当公示的信息",
-    3: "公示信息隐瞒真实情况弄虚作假",
-    4: "通过登记的住所（经营场所）无法取得联系",
-    5: "发现问题已责令改正",
-    6: "不配合检查情节严重",
-    7: "未发现本次抽查涉及的经营活动",
-    8: "发现问题待后续处理",
-    9: "合格",
-    10: "不合格",
-}
+from bot.rules.codes import (DEFAULT_CODE_SET, FACT_KEYS, RECORD_FORM_LABELS, CodeSet, CodeSetError,
+                             code_set_from_config)
+
+DEFAULT_CODES: dict[int, str] = dict(RECORD_FORM_LABELS)  # the record form's ten (bot.rules.codes)
 
 DEFAULT_CONFIG_PATH = "config.toml"
 
@@ -119,9 +111,14 @@ class Config:
     reminders: RemindersSection = field(default_factory=RemindersSection)
     calendar: CalendarSection = field(default_factory=CalendarSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
-    codes: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_CODES))
+    code_set: CodeSet = DEFAULT_CODE_SET  # [codes]: built once, passed to whatever needs a code's meaning
     warnings: tuple[str, ...] = ()
     source: str = ""
+
+    @property
+    def codes(self) -> Mapping[int, str]:
+        """code → label, in code order (the labels of `code_set`)."""
+        return self.code_set.labels
 
     @property
     def tz(self) -> ZoneInfo:
@@ -227,19 +224,38 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"database.url: not a database URL: {cfg.database.url!r}")
 
 
-def _parse_codes(raw: Any) -> dict[int, str]:
+def _parse_codes(raw: Any) -> CodeSet:
+    """`[codes]`: labels by code number, and `problems`, `follow_up`, `clean` (bot.rules.codes says which facts
+    default and when the table must give them)."""
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("[codes]: expected a table like 1 = \"未发现问题\"")
-    codes: dict[int, str] = {}
-    for key, label in raw.items():
+    labels: dict[int, str] = {}
+    facts: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in FACT_KEYS:
+            facts[key] = value
+            continue
         try:
             code = int(key)
         except ValueError:
-            raise ConfigError(f"codes.{key}: the key must be a code number") from None
-        if code <= 0 or not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"codes.{key}: the key must be a code number or one of "
+                              f"{', '.join(FACT_KEYS)}") from None
+        if code <= 0 or not isinstance(value, str) or not value.strip():
             raise ConfigError(f"codes.{key}: expected a positive code and a non-empty label")
-        codes[code] = label.strip()
-    return dict(sorted(codes.items()))
+        labels[code] = value.strip()
+    problems = facts.get("problems")
+    if problems is not None and (not isinstance(problems, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in problems)):
+        raise ConfigError(f"codes.problems: expected a list of code numbers, got {problems!r}")
+    for key in ("follow_up", "clean"):
+        value = facts.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ConfigError(f"codes.{key}: expected a code number (0 for none), got {value!r}")
+    try:
+        return code_set_from_config(labels or None, problems=problems, follow_up=facts.get("follow_up"),
+                                    clean=facts.get("clean"))
+    except CodeSetError as exc:
+        raise ConfigError(f"codes.{exc.key}: {exc}") from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -262,15 +278,15 @@ def config_from_dict(raw: Mapping[str, Any], env: Mapping[str, str] | None = Non
     env = {} if env is None else env
     warnings: list[str] = []
     sections: dict[str, Any] = {}
-    codes = dict(DEFAULT_CODES)
+    code_set = DEFAULT_CODE_SET
     for name, value in raw.items():
         if name in _SECTIONS:
             sections[name] = _build_section(name, _SECTIONS[name], value, warnings)
         elif name == "codes":
-            codes = _parse_codes(value)
+            code_set = _parse_codes(value)
         else:
             warnings.append(f"unknown section [{name}] ignored (typo?)")
-    cfg = Config(**sections, codes=codes, warnings=tuple(warnings), source=source)
+    cfg = Config(**sections, code_set=code_set, warnings=tuple(warnings), source=source)
     cfg = apply_env(cfg, env)
     _validate(cfg)
     return cfg

@@ -21,7 +21,9 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot.rules import drawalgo
 from bot.services import campaigns, identity
+from bot.services.draws import drawable_target_clause
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
@@ -190,8 +192,9 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
         await refuse(update, t("new.need_department", lang))
         return None
     per = context.cfg.rules.inspectors_per_department
-    if per * len(lst["sel"]) < 2:  # seed 细则 十: never fewer than two inspectors per target
-        await refuse(update, t("new.need_inspectors", lang, per=per, n=-(-2 // per)))
+    if drawalgo.too_few_inspectors(per, len(lst["sel"])):  # seed 细则 十 (bot.rules.drawalgo)
+        await refuse(update, t("new.need_inspectors", lang, per=per, n=drawalgo.departments_needed(per),
+                               min=drawalgo.MIN_INSPECTORS_PER_GROUP))
         return None
     dept_ids = [lst["ids"][i] for i in lst["sel"]]
     with context.sessions.begin() as session:
@@ -254,7 +257,7 @@ async def items_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         return None
 
     with context.sessions.begin() as session:
-        operating = func.sum(case((Target.status == "正常", 1), else_=0))
+        operating = func.sum(case((drawable_target_clause(), 1), else_=0))  # the pool a draw would see
         rows = session.execute(select(Target.industry, operating).group_by(Target.industry)
                                .order_by(operating.desc(), Target.industry)).all()
     if not rows:
@@ -290,7 +293,7 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
     with context.sessions.begin() as session:
         per_class = dict(session.execute(
             select(Target.credit_class, func.count(Target.id))
-            .where(Target.industry.in_(scope), Target.status == "正常").group_by(Target.credit_class)).all())
+            .where(Target.industry.in_(scope), drawable_target_clause()).group_by(Target.credit_class)).all())
     draft["class_counts"] = {(c or "-"): int(n) for c, n in per_class.items()}
     draft["pool"] = sum(draft["class_counts"].values())
     await answer_query(update.callback_query)

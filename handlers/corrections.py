@@ -1,5 +1,6 @@
 """/correct (ask for a correction of a submitted result, SPEC §6.8), the approver's 同意/驳回, and /followup
-(后续处理 of code 8, §6.9) — inspectors in a private chat.
+(后续处理 of the follow-up code, 8 on the record form, §6.9) — inspectors in a private chat. What a code means
+comes from `cfg.code_set` (bot.rules.codes).
 
 Callback data carries ids only; each press is re-checked against the database (rights, scope, state):
   /correct   correct:t:<draw_id>:<target_id> → correct:r:<result_id> → correct:c:<result_id>:<code>
@@ -114,7 +115,22 @@ def _short(text: str, n: int) -> str:
 
 
 def _code_text(cfg, code: int) -> str:
-    return f"{code} {cfg.codes.get(code, '?')}"
+    return cfg.code_set.show(code)
+
+
+def _no_followups(cfg, lang: str) -> str:
+    codes = cfg.code_set
+    if codes.follow_up is None:
+        return t("followup.none_no_code", lang)
+    return t("followup.none", lang, code=codes.show(codes.follow_up))
+
+
+def _corrected(cfg, code: int, lang: str) -> str:
+    """`（结果已更正，原为 8）` on a follow-up whose result no longer has the follow-up code."""
+    codes = cfg.code_set
+    if codes.opens_follow_up(code):
+        return ""
+    return t("followup.corrected", lang, code=codes.follow_up if codes.follow_up is not None else "—")
 
 
 def _today(context: Ctx) -> dt.date:
@@ -227,7 +243,7 @@ async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
                      note=t("correct.note_suffix", lang, note=r.note) if r.note else "",
                      submitter=author.name if author else "—", version=r.version)
             rows = [[InlineKeyboardButton(_short(_code_text(cfg, code), 60), callback_data=f"correct:c:{r.id}:{code}")]
-                    for code in cfg.codes if code != r.code]
+                    for code in cfg.code_set.codes if code != r.code]
             chosen = t("correct.item_chosen", lang, item=r.item.name, code=_code_text(cfg, r.code))
     if view is None:
         await _stale(update, lang)
@@ -255,7 +271,7 @@ async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         view = _current(session, actor, draft, result_id)
         current = view.result.code if view else None
         pending = view.pending.id if view and view.pending else None
-    if view is None or code not in cfg.codes:
+    if view is None or code not in cfg.code_set:
         await _stale(update, lang)
         return None
     if pending is not None:
@@ -267,7 +283,7 @@ async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
     draft.update(code=code, from_code=current, note=None)
     await answer_query(update.callback_query)
     await _edit(update, t("correct.code_chosen", lang, old=_code_text(cfg, current), new=_code_text(cfg, code)))
-    if code in corrections.PROBLEM_CODES:
+    if cfg.code_set.is_problem(code):
         draft["note_required"] = True
         await update.effective_message.reply_text(t("correct.ask_note_required", lang, max=corrections.MAX_TEXT))
     else:
@@ -449,7 +465,7 @@ def _card(view: corrections.FollowUpView, cfg, lang: str) -> str:
         if fu.state == "closed" else t("followup.state.open", lang)
     return t("followup.card", lang, number=view.campaign.number, target=view.target.name, uscc=view.target.uscc,
              item=view.item.name, code=_code_text(cfg, r.code),
-             corrected=t("followup.corrected", lang) if r.code != corrections.FOLLOW_UP_CODE else "",
+             corrected=_corrected(cfg, r.code, lang),
              measures=_measures_text(list(fu.measures or []), lang),
              amount=_amount_text(fu.penalty_amount, lang), state=state, note=fu.note or "—")
 
@@ -463,7 +479,7 @@ async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) ->
         open_ = corrections.open_followups(session, person)
         closed = corrections.closed_followups(session, person)
         lines = [t("followup.line", lang, n=n, target=v.target.name, item=v.item.name, number=v.campaign.number,
-                   corrected=t("followup.corrected", lang) if v.result.code != corrections.FOLLOW_UP_CODE else "",
+                   corrected=_corrected(context.cfg, v.result.code, lang),
                    measures=_measures_text(list(v.followup.measures or []), lang))
                  for n, v in enumerate(open_, 1)]
         rows = [[InlineKeyboardButton(t("followup.button", lang, target=_short(v.target.name, 24),
@@ -474,7 +490,7 @@ async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) ->
                                        callback_data=f"fu:f:{v.followup.id}")]
                  for v in closed[:max(0, MAX_BUTTONS - len(rows))]]
     if not rows:
-        await update.effective_message.reply_text(t("followup.none", lang))
+        await update.effective_message.reply_text(_no_followups(context.cfg, lang))
         return END
     now = time.time()
     draft: Draft = {"started": now, "touched": now}

@@ -38,6 +38,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot.rules.codes import CodeSet
 from bot.services import campaigns, result_entry, identity
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
@@ -157,28 +158,28 @@ def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
 
 # ------------------------------------------------------------------------------------------------ views
 
-def _codes_markup(task: result_entry.TargetTask, item_id: int, codes: dict[int, str], lang: str) -> InlineKeyboardMarkup:
+def _codes_markup(task: result_entry.TargetTask, item_id: int, codes: CodeSet, lang: str) -> InlineKeyboardMarkup:
     """One button per code, its text beginning with the code number; then ‹ 返回."""
     gt = task.group_target_id
-    rows = [[InlineKeyboardButton(_short(f"{code} {label}", 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
-            for code, label in codes.items()]
+    rows = [[InlineKeyboardButton(_short(codes.show(code), 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
+            for code in codes.codes]
     rows.append([InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")])
     return InlineKeyboardMarkup(rows)
 
 
-def _item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str], lang: str) -> str:
+def _item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str) -> str:
     current = t("entry.item_current", lang, answer=result_entry.code_text(item.code, codes)) if item.code else ""
     return t("entry.item_prompt", lang, target=task.target_name, n=task.position(item.item_id), total=task.total,
              department=task.department_name, item=item.name, content=item.content or "—", current=current)
 
 
-def _note_view(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str],
+def _note_view(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet,
                lang: str) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
     answer = result_entry.code_text(item.code, codes)
     rechoose = InlineKeyboardButton(t("entry.rechoose_button", lang), callback_data=f"ent:e:{gt}:{item.item_id}")
     n = task.position(item.item_id)
-    if result_entry.needs_note(item.code):
+    if codes.is_problem(item.code):
         return (t("entry.ask_problem_note", lang, n=n, total=task.total, item=item.name, answer=answer,
                   max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[rechoose]]))
     skip = InlineKeyboardButton(t("entry.skip_button", lang), callback_data=f"ent:s:{gt}:{item.item_id}")
@@ -186,7 +187,7 @@ def _note_view(task: result_entry.TargetTask, item: result_entry.ItemState, code
               max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[skip, rechoose]]))
 
 
-def _done_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: dict[int, str], lang: str) -> str:
+def _done_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str) -> str:
     """What an answered item's message turns into once its note is given or skipped (buttons gone)."""
     answer = result_entry.code_text(item.code, codes)
     n = task.position(item.item_id)
@@ -195,7 +196,7 @@ def _done_text(task: result_entry.TargetTask, item: result_entry.ItemState, code
     return t("entry.note_skipped", lang, n=n, total=task.total, item=item.name, answer=answer)
 
 
-def _summary_view(task: result_entry.TargetTask, codes: dict[int, str], lang: str,
+def _summary_view(task: result_entry.TargetTask, codes: CodeSet, lang: str,
                   today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
     gt = task.group_target_id
     day = task.inspection_date(today)
@@ -203,7 +204,7 @@ def _summary_view(task: result_entry.TargetTask, codes: dict[int, str], lang: st
     text = t("entry.summary", lang, target=task.target_name, department=task.department_name,
              lines=result_entry.result_lines(task, codes, lang), date=day.isoformat(), default=default,
              result=result_entry.department_result(task.codes),
-             problem=t("entry.problem_mark", lang) if result_entry.has_problem(task.codes) else "")
+             problem=t("entry.problem_mark", lang) if codes.has_problem(task.codes) else "")
     markup = InlineKeyboardMarkup([
         [InlineKeyboardButton(t("entry.submit_button", lang), callback_data=f"ent:ok:{gt}"),
          InlineKeyboardButton(t("entry.edit_button", lang), callback_data=f"ent:ed:{gt}")],
@@ -266,7 +267,7 @@ def _pick_item_view(task: result_entry.TargetTask, lang: str) -> tuple[str, Inli
 async def _show_next(update: Update, context: Ctx, lang: str, task: result_entry.TargetTask, *,
                      edit: bool = False) -> EntryState:
     """Ask what the task needs next: the first unanswered item (or its note), else the summary."""
-    codes = dict(context.cfg.codes)
+    codes = context.cfg.code_set
     show = _edit if edit else _send
     item = task.pending
     if item is None:
@@ -435,7 +436,7 @@ async def _close_prompt(context: Ctx, chat_id: int, state: dict[str, Any], text:
 
 async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int,
                        code: int) -> object:
-    codes = dict(context.cfg.codes)
+    codes = context.cfg.code_set
     task, refused = await _write(update, context, lang, result_entry.answer, person_id=actor.person.id,
                                  group_target_id=gt, item_id=item_id, code=code, codes=codes)
     if task is None:
@@ -455,11 +456,11 @@ async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt
 
 async def _skip(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int) -> object:
     task, _refused = await _write(update, context, lang, result_entry.skip_note, person_id=actor.person.id,
-                                  group_target_id=gt, item_id=item_id)
+                                  group_target_id=gt, item_id=item_id, codes=context.cfg.code_set)
     if task is None:
         return None
     _state(context).pop("msg", None)
-    await _answer_and_edit(update, _done_text(task, task.item(item_id), dict(context.cfg.codes), lang))
+    await _answer_and_edit(update, _done_text(task, task.item(item_id), context.cfg.code_set, lang))
     return await _show_next(update, context, lang, task)
 
 
@@ -471,7 +472,7 @@ async def _ask_item(update: Update, context: Ctx, actor: Actor, lang: str, gt: i
     if task.item(item_id) is None:
         await refuse(update, t("entry.refused.not_your_item", lang))
         return None
-    codes = dict(context.cfg.codes)
+    codes = context.cfg.code_set
     await _answer(update)
     _touch(context, gt=gt, item=item_id)
     await _edit(update, _item_text(task, task.item(item_id), codes, lang), _codes_markup(task, item_id, codes, lang))
@@ -529,7 +530,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
             with context.sessions.begin() as session:
                 try:
                     outcome = result_entry.submit(session, person_id=actor.person.id, group_target_id=gt,
-                                           today=_today(context), codes=dict(context.cfg.codes),
+                                           today=_today(context), codes=context.cfg.code_set,
                                            lang=context.cfg.bot.language)
                 except result_entry.EntryRefused as exc:
                     refusal = _refusal(exc, lang, context)
@@ -545,7 +546,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
         await refuse(update, refusal)
         return None
     await _answer(update, t("entry.submitted_alert", lang))
-    codes = dict(context.cfg.codes)
+    codes = context.cfg.code_set
     task = outcome.task
     leader = t("entry.leader_told", lang, leader=outcome.leader_name) if outcome.leader_notified else ""
     text = t("entry.submitted", lang, target=task.target_name, department=task.department_name,
@@ -585,7 +586,7 @@ async def code_msg(update: Update, context: Ctx, actor: Actor, lang: str, state:
     if code is None or not isinstance(gt, int) or not isinstance(item_id, int):
         await update.effective_message.reply_text(t("entry.press_code", lang))
         return None
-    if code not in context.cfg.codes:
+    if code not in context.cfg.code_set:
         await update.effective_message.reply_text(t("entry.refused.unknown_code", lang, code=code) + "\n"
                                                   + t("entry.press_code", lang))
         return None
@@ -603,7 +604,7 @@ async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, state:
                                  group_target_id=gt, item_id=item_id, note=update.effective_message.text or "")
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
-    done = _done_text(task, task.item(item_id), dict(context.cfg.codes), lang)
+    done = _done_text(task, task.item(item_id), context.cfg.code_set, lang)
     if not await _close_prompt(context, update.effective_chat.id, state, done):
         await update.effective_message.reply_text(done)
     return await _show_next(update, context, lang, task)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.rules.candidates import certificate_valid_on
 from bot.services import identity
 from bot.rules import permissions
 from bot.runtime.app import Ctx
@@ -24,7 +25,7 @@ async def me_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     expiry = t("me.none", lang)
     if p.cert_expiry:
         expiry = p.cert_expiry.isoformat()
-        if p.cert_expiry < today:
+        if not certificate_valid_on(p.cert_expiry, today):
             expiry = t("me.expired", lang, date=expiry)
     await update.effective_message.reply_text(t(
         "me.card", lang, name=p.name, department=p.department.name, roles=role_labels(actor.roles, lang),

@@ -62,9 +62,6 @@ class Person(Base):
     def has_role(self, role: str) -> bool:
         return role in self.role_set
 
-    def cert_valid_on(self, day: dt.date) -> bool:
-        return bool(self.cert_no) and self.cert_expiry is not None and self.cert_expiry >= day
-
 
 class Target(Base):
     __tablename__ = "targets"

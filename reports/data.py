@@ -1,7 +1,10 @@
 """What the report builders read (SPEC §8): plain data, no database, no Telegram.
 
-`bot.services.reporting.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders in
-this package turn it into workbook bytes. Tests and the benchmark build `CampaignReport`s directly.
+`bot.services.report_data.load_report(session, campaign_id, …)` fills a `CampaignReport` from the database; the builders
+in this package turn it into workbook bytes. Tests and the benchmark build `CampaignReport`s directly.
+
+What the codes mean (labels, problem codes, the follow-up code) arrives with the data, as the configuration's
+`CodeSet` (`CampaignReport.code_set`, a frozen value of bot.rules.codes): the builders never spell a code number.
 
 Order matters and is the order of the office's paper forms: departments in campaign order, targets by group
 number then position in the group, items in campaign order, inspectors as drawn.
@@ -10,13 +13,11 @@ number then position in the group, items in campaign order, inspectors as drawn.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.rules.codes import CodeSet, department_result
 from reports.draw_result import DrawSheetData
-
-# SPEC §6.10: a target has a problem if any of its codes is one of these.
-PROBLEM_CODES = frozenset({2, 3, 4, 5, 6, 8, 10})
-FOLLOW_UP_CODE = 8
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Inspector:
 
 @dataclass(frozen=True)
 class FollowUpInfo:
-    """后续处理 of a code-8 result (SPEC §6.9)."""
+    """后续处理 of a result with the follow-up code (SPEC §6.9)."""
 
     state: str  # "open" (未完结) | "closed" (已完结)
     measures: tuple[str, ...] = ()  # 责令改正, 列入经营异常名录, 立案调查, 行政处罚, 移送
@@ -67,11 +68,7 @@ class DepartmentBlock:
     @property
     def result(self) -> str:
         """SPEC §6.10: the distinct codes of its items, in code order ("1" or "5,8"); "" if none entered."""
-        return ",".join(str(c) for c in sorted(set(self.codes)))
-
-    @property
-    def has_problem(self) -> bool:
-        return any(c in PROBLEM_CODES for c in self.codes)
+        return department_result(self.codes)
 
 
 @dataclass(frozen=True)
@@ -85,10 +82,6 @@ class TargetRecord:
     credit_class: str | None  # A/B/C/D, None = 未分类
     inspectors: tuple[Inspector, ...]  # the group's active inspectors, as drawn
     departments: tuple[DepartmentBlock, ...]  # every campaign department with items, in campaign order
-
-    @property
-    def has_problem(self) -> bool:
-        return any(d.has_problem for d in self.departments)
 
     @property
     def inspection_date(self) -> dt.date | None:
@@ -122,7 +115,7 @@ class CampaignReport:
     deadlines_provisional: bool
     published_on: dt.date | None
     state: str
-    codes: dict[int, str]  # code → label, in code order (config [codes])
+    code_set: CodeSet  # the configured codes: labels, problem codes, the follow-up code (config [codes])
     departments: list[DepartmentInfo]
     targets: list[TargetRecord]
     generated_at: dt.datetime  # local time of the office
@@ -130,5 +123,15 @@ class CampaignReport:
     county: str = ""  # the office's county, for titles (e.g. 西华县)
     extra: dict = field(default_factory=dict)
 
+    @property
+    def codes(self) -> Mapping[int, str]:
+        """code → label, in code order."""
+        return self.code_set.labels
+
     def code_label(self, code: int) -> str:
         return self.codes.get(code, str(code))
+
+    def has_problem(self, part: DepartmentBlock | TargetRecord) -> bool:
+        """SPEC §6.10 for a department's part of a target, or for a whole target (any of its departments)."""
+        blocks = part.departments if isinstance(part, TargetRecord) else (part,)
+        return any(self.code_set.has_problem(b.codes) for b in blocks)

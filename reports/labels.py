@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from reports.data import PROBLEM_CODES, DepartmentBlock, FollowUpInfo
+from bot.rules.codes import CodeSet, show_code
+from reports.data import DepartmentBlock, FollowUpInfo
 
 NOT_ENTERED = "未录入"  # a department that has not submitted (drafts are not results, SPEC §6.4)
 UNCLASSIFIED = "未分类"  # no credit risk class
@@ -20,11 +21,9 @@ RESULT_SEPARATOR = "；"  # between code labels in 公示's 检查结果, the se
 
 
 def code_label(code: int | None, codes: Mapping[int, str]) -> str:
-    """`1 未发现问题`: the number first, as on the entry buttons; a code outside the set shows its number only."""
-    if code is None:
-        return ""
-    label = codes.get(code)
-    return f"{code} {label}" if label else str(code)
+    """`1 未发现问题`: the number first, as on the entry buttons (bot.rules.codes.show_code); a code outside the set
+    shows its number only; "" for no code."""
+    return "" if code is None else show_code(code, codes)
 
 
 def result_codes(result: str | Iterable[int | None]) -> list[int]:
@@ -41,9 +40,9 @@ def result_label(result: str | Iterable[int | None], codes: Mapping[int, str]) -
     return RESULT_SEPARATOR.join(code_label(c, codes) for c in result_codes(result))
 
 
-def has_problem(result: str | Iterable[int | None]) -> bool:
-    """SPEC §6.10: any of the codes is 2, 3, 4, 5, 6, 8 or 10."""
-    return any(c in PROBLEM_CODES for c in result_codes(result))
+def has_problem(result: str | Iterable[int | None], codes: CodeSet) -> bool:
+    """SPEC §6.10: any of the codes is a problem code of the set (2, 3, 4, 5, 6, 8 or 10 on the record form)."""
+    return codes.has_problem(result_codes(result))
 
 
 def entered(block: DepartmentBlock) -> bool:

@@ -14,6 +14,8 @@ The seed's 附件1 (领域部门联合抽查情况记录表), one sheet per targ
     年　月　日                   年　月　日
     说明：the code legend from `report.codes`, then the seed's notes (2) and (3)
 
+What a code means (problem code, follow-up code) comes from `report.code_set`, the configured set.
+
 Why not openpyxl's writer: 10,000 targets are 10,000 sheets, and openpyxl (even write-only, without lxml)
 spends ~70 s on them — a temporary file per sheet, a title check over all sheets per new sheet, a pure-Python
 XML serializer per cell. This module writes the same SpreadsheetML parts directly (strings in one shared table,
@@ -31,7 +33,8 @@ from io import BytesIO
 
 from openpyxl.xml.functions import tostring
 
-from reports.data import FOLLOW_UP_CODE, PROBLEM_CODES, CampaignReport, DepartmentBlock, TargetRecord
+from bot.rules.codes import CodeSet
+from reports.data import CampaignReport, DepartmentBlock, TargetRecord
 from reports.styles import (BOLD, BORDER, CENTER, FONT, LEFT, RIGHT, SMALL, TITLE, TOP, clean_text,
                             display_width, safe_text, sheet_title)
 
@@ -73,11 +76,11 @@ def build_record_forms(report: CampaignReport) -> bytes:
     """The 附件1 workbook: one record form per target of `report.targets`, in order, as .xlsx bytes.
 
     处理意见 is derived from the results: one line per item with a problem code (§6.10) — department, item, code
-    and label, the inspector's description, and for a code-8 item the follow-up measures (with the fine); with
-    no problem it reads 未发现问题 once every item is entered, and stays blank while results are missing (the
-    form is not final). 备注 lists the optional notes of the other items, the follow-up state of code-8 items
-    (未完结 / 已完结 with its date) and the departments that have not submitted yet. Result codes are written
-    as numbers, as the form asks; a code not entered stays blank.
+    and label, the inspector's description, and for an item with the follow-up code the follow-up measures (with
+    the fine); with no problem it reads 未发现问题 once every item is entered, and stays blank while results are
+    missing (the form is not final). 备注 lists the optional notes of the other items, the follow-up state of
+    items with the follow-up code (未完结 / 已完结 with its date) and the departments that have not submitted yet.
+    Result codes are written as numbers, as the form asks; a code not entered stays blank.
     """
     strings = _SharedStrings()
     repeats: dict = {}
@@ -118,7 +121,7 @@ def build_record_forms(report: CampaignReport) -> bytes:
     return buf.getvalue()
 
 
-def handling_opinion(target: TargetRecord, codes: dict[int, str]) -> str:
+def handling_opinion(target: TargetRecord, codes: CodeSet) -> str:
     """处理意见 of a target's form (see `build_record_forms`)."""
     lines = []
     complete = bool(target.departments)
@@ -127,12 +130,12 @@ def handling_opinion(target: TargetRecord, codes: dict[int, str]) -> str:
             if item.code is None:
                 complete = False
                 continue
-            if item.code not in PROBLEM_CODES:
+            if not codes.is_problem(item.code):
                 continue
-            line = f"{_dept_label(dept)}「{item.item}」{_code_text(item.code, codes)}"
+            line = f"{_dept_label(dept)}「{item.item}」{_code_text(item.code, codes.labels)}"
             if item.note:
                 line += f"：{item.note}"
-            if item.code == FOLLOW_UP_CODE and item.follow_up is not None:
+            if codes.opens_follow_up(item.code) and item.follow_up is not None:
                 measures = _measures(item.follow_up.measures, item.follow_up.penalty_amount)
                 if measures:
                     line += f"；处理措施：{measures}"
@@ -142,7 +145,7 @@ def handling_opinion(target: TargetRecord, codes: dict[int, str]) -> str:
     return "未发现问题" if complete else ""
 
 
-def remarks(target: TargetRecord) -> str:
+def remarks(target: TargetRecord, codes: CodeSet) -> str:
     """备注 of a target's form (see `build_record_forms`)."""
     lines = []
     pending = []
@@ -151,9 +154,9 @@ def remarks(target: TargetRecord) -> str:
         if not dept.submitted or any(i.code is None for i in dept.items):
             pending.append(label)
         for item in dept.items:
-            if item.note and item.code is not None and item.code not in PROBLEM_CODES:
+            if item.note and item.code is not None and not codes.is_problem(item.code):
                 lines.append(f"{label}「{item.item}」：{item.note}")
-            if item.code == FOLLOW_UP_CODE:
+            if codes.opens_follow_up(item.code):
                 fu = item.follow_up
                 if fu is None:
                     lines.append(f"{label}「{item.item}」后续处理未登记")
@@ -215,7 +218,8 @@ def _write_form(sheet: _Sheet, report: CampaignReport, target: TargetRecord, tit
             merge("A", first, "A", sheet.row)
 
     text_width = sum(WIDTHS[1:])
-    for label, text in (("处理意见", handling_opinion(target, report.codes)), ("备注", remarks(target))):
+    for label, text in (("处理意见", handling_opinion(target, report.code_set)),
+                        ("备注", remarks(target, report.code_set))):
         merge("B", add([(S_LABEL, label), (S_TEXT, text), (S_TEXT, None), (S_TEXT, None), (S_TEXT, None)],
                        _fit(TEXT_HEIGHT, (text, text_width))), "E")
 

@@ -69,7 +69,7 @@ def tally(report: CampaignReport) -> tuple[dict[str, DepartmentTally], int]:
             codes = block.codes
             t.entered += len(codes)
             t.codes.update(codes)
-            if labels.has_problem(codes):
+            if labels.has_problem(codes, report.code_set):
                 t.problem_targets += 1
                 target_problem = True
             for item in block.items:

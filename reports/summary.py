@@ -32,7 +32,7 @@ def build_summary(report: CampaignReport) -> bytes:
     header = [*LEADING, *(safe_text(d.label or d.name) for d in departments), *TRAILING]
     ncols = len(header)
     last_letter = get_column_letter(ncols)
-    rows = [_row(n, target, departments) for n, target in enumerate(report.targets, 1)]
+    rows = [_row(n, target, departments, report) for n, target in enumerate(report.targets, 1)]
 
     # Text by default: the code stays a code, the date reads YYYY-MM-DD everywhere (and sorts as a date would).
     wb = cjk_workbook(write_only=True, number_format=TEXT_FORMAT)
@@ -63,13 +63,13 @@ def build_summary(report: CampaignReport) -> bytes:
     return append_rows(buf.getvalue(), rows, first_row=HEADER_ROW + 1)
 
 
-def _row(n: int, target, departments) -> list:
+def _row(n: int, target, departments, report: CampaignReport) -> list:
     blocks = {b.department: b for b in target.departments}
     entered = [b for b in target.departments if labels.entered(b)]
     follow_ups = [i.follow_up for b in entered for i in b.items if i.follow_up is not None]
     row = [n, safe_text(target.name), safe_text(target.uscc), safe_text(target.address),
            safe_text(labels.credit_class_label(target.credit_class)), target.group_number,
            safe_text(target.group_leader), *(labels.department_result(blocks.get(d.name)) for d in departments),
-           labels.yes_no(any(b.has_problem for b in entered)), labels.follow_up_summary(follow_ups),
+           labels.yes_no(any(report.has_problem(b) for b in entered)), labels.follow_up_summary(follow_ups),
            labels.date_text(target.inspection_date)]
     return [None if v == "" else v for v in row]  # no empty string cells: a blank is no cell

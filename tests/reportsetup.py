@@ -55,13 +55,14 @@ def enter(sessions, person_id: int, gt: int, code: int = 1, note: str | None = N
         task = result_entry.load_task(s, person_id, gt)
         for item in task.items:
             result_entry.answer(s, person_id=person_id, group_target_id=gt, item_id=item.item_id, code=code,
-                         codes=CFG.codes)
-            if note or result_entry.needs_note(code):
+                                codes=CFG.code_set)
+            if note or CFG.code_set.is_problem(code):
                 result_entry.add_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id,
                                note=note or "发现问题，已责令改正")
             else:
-                result_entry.skip_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id)
-        return result_entry.submit(s, person_id=person_id, group_target_id=gt, today=DAY, codes=CFG.codes)
+                result_entry.skip_note(s, person_id=person_id, group_target_id=gt, item_id=item.item_id,
+                                       codes=CFG.code_set)
+        return result_entry.submit(s, person_id=person_id, group_target_id=gt, today=DAY, codes=CFG.code_set)
 
 
 def enter_all(sessions, *, leave: int = 0, **kwargs) -> Entered:

@@ -1,6 +1,6 @@
 """Submitted results made directly in the database (for corrections and follow-ups, before the entry flow's own
 submit exists): the county of tests/drawsetup.py, a draw, then for the first targets of group 1 one submission
-per department, its results, their history (version 1) and a follow-up for each code-8 result."""
+per department, its results, their history (version 1) and a follow-up for each result with the follow-up code."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.services import draws
 from bot.config import config_from_dict
+from bot.rules.codes import CodeSet
 from models import (Assignment, Campaign, CampaignItem, Department, DrawGroup, FollowUp, GroupTarget, Item, Person,
                     Result, ResultHistory, Submission, Target)
 from tests.drawsetup import LEADER_TG, prepare
@@ -41,9 +42,10 @@ class Submitted:
 
 
 def submit(sessions, *, n_targets: int = 2, codes: dict[str, int] | None = None,
-           notes: dict[int, str] | None = None) -> Submitted:
+           notes: dict[int, str] | None = None, code_set: CodeSet = CFG.code_set, default_code: int = 1) -> Submitted:
     """Prepare, draw, and submit every department's results on the first `n_targets` targets of group 1.
-    `codes` maps an item name to its code on every target (default 1); problem codes get a note."""
+    `codes` maps an item name to its code on every target (default `default_code`); problem codes of `code_set`
+    get a note, its follow-up code a follow-up."""
     codes = codes or {}
     notes = notes or {}
     campaign_id = prepare(sessions)
@@ -80,8 +82,8 @@ def submit(sessions, *, n_targets: int = 2, codes: dict[str, int] | None = None,
                 s.add(submission)
                 s.flush()
                 for item in dept_items:
-                    code = codes.get(item.name, 1)
-                    note = notes.get(code, f"发现问题：{item.name}") if code in (2, 3, 4, 5, 6, 8, 10) else None
+                    code = codes.get(item.name, default_code)
+                    note = notes.get(code, f"发现问题：{item.name}") if code_set.is_problem(code) else None
                     result = Result(submission_id=submission.id, draw_id=draw.id, target_id=target.id,
                                     item_id=item.id, department_id=item.department_id, code=code, note=note,
                                     version=1)
@@ -90,7 +92,7 @@ def submit(sessions, *, n_targets: int = 2, codes: dict[str, int] | None = None,
                     s.add(ResultHistory(result_id=result.id, version=1, code=code, note=note,
                                         changed_by_person_id=person_ids[0]))
                     out.results[(target.id, item.name)] = result.id
-                    if code == 8:
+                    if code_set.opens_follow_up(code):
                         fu = FollowUp(result_id=result.id, measures=[], state="open")
                         s.add(fu)
                         s.flush()

@@ -1,9 +1,10 @@
 """A deterministic `CampaignReport` of any size, without a database: for the builders' tests and the benchmark.
 
-`synthetic_report(n_targets, items_per_department)` (an int, or one count per department) gives four departments (the seed's), groups of
-`targets_per_group` targets with two inspectors per department, codes spread over the whole code set
-(so every code column of 附件2 has counts), some code-8 items with open and closed follow-ups, some departments
-not yet submitted when `entered` < 1.0, and user text that looks like a formula (to prove it is neutralized).
+`synthetic_report(n_targets, items_per_department)` (an int, or one count per department) gives four departments
+(the seed's), groups of `targets_per_group` targets with two inspectors per department, codes spread over the whole
+code set `codes` (so every code column of 附件2 has counts), a description on every problem code, open and closed
+follow-ups on the items with the follow-up code, some departments not yet submitted when `entered` < 1.0, and
+user text that looks like a formula (to prove it is neutralized).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from bot.config import DEFAULT_CODES
+from bot.rules.codes import DEFAULT_CODE_SET, CodeSet
 from bot.devtools.sample_data import DEPARTMENTS, generate_uscc
 from reports.data import (CampaignReport, DepartmentBlock, DepartmentInfo, FollowUpInfo, Inspector, ItemResult,
                           TargetRecord)
@@ -22,10 +23,9 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 
 def synthetic_report(n_targets: int = 12, items_per_department: int | tuple[int, ...] = 2, *, targets_per_group: int = 5,
-                     entered: float = 1.0, seed: int = 7, codes: dict[int, str] | None = None) -> CampaignReport:
+                     entered: float = 1.0, seed: int = 7, codes: CodeSet = DEFAULT_CODE_SET) -> CampaignReport:
     rng = random.Random(seed)
-    codes = dict(codes or DEFAULT_CODES)
-    code_list = list(codes)
+    code_list = list(codes.codes)
     if isinstance(items_per_department, int):
         items_per_department = (items_per_department,) * len(DEPARTMENTS)
     departments = [DepartmentInfo(name=name, label=short[1:] if short.startswith("西") else short,
@@ -63,9 +63,9 @@ def synthetic_report(n_targets: int = 12, items_per_department: int | tuple[int,
                 code = rng.choice(code_list) if submitted else None
                 note = None
                 follow = None
-                if code is not None and code in (2, 3, 4, 5, 6, 8, 10):
+                if codes.is_problem(code):
                     note = "=SUM(A1:A2) 现场发现问题" if (i + j) % 17 == 0 else f"现场发现问题，第{i + 1}号"
-                if code == 8:
+                if codes.opens_follow_up(code):
                     closed = rng.random() < 0.5
                     follow = FollowUpInfo(state="closed" if closed else "open",
                                           measures=("责令改正", "行政处罚") if closed else ("责令改正",),
@@ -96,5 +96,5 @@ def synthetic_report(n_targets: int = 12, items_per_department: int | tuple[int,
         number="西文旅抽查〔2022〕1号", title="互联网上网服务营业场所跨部门联合抽查", lead_department=departments[0].name,
         window_start=start, window_end=dt.date(2022, 10, 12), results_due=dt.date(2022, 11, 9),
         publication_due=dt.date(2022, 11, 2), deadlines_provisional=False, published_on=None, state="inspecting",
-        codes=codes, departments=departments, targets=targets, generated_at=dt.datetime(2022, 11, 1, 9, 0),
+        code_set=codes, departments=departments, targets=targets, generated_at=dt.datetime(2022, 11, 1, 9, 0),
         draw=draw, county="西华县")

@@ -60,8 +60,26 @@ ALGORITHM = "v1"
 SEED_SOURCES = ("secrets", "public")
 UNCLASSIFIED = "-"  # stratum of a target without a credit-risk class
 WHOLE_SCOPE = "*"  # the one stratum when the rule is not per class
-# 细则 十: 每次抽取的随机抽查执法人员不得少于2人 — a group never has fewer than two inspectors.
+# 细则 十: 每次抽取的随机抽查执法人员不得少于2人 — a group never has fewer than two inspectors. Each department of the
+# campaign sends `inspectors_per_department` of its own to every group (seed 抽调函: "贵单位两名同志被随机抽中"; 2 is
+# the configured default), so a plan is checked by `too_few_inspectors` wherever it is made: here for a draw
+# record, in bot.services.campaigns for a plan, in /new while departments are chosen.
 MIN_INSPECTORS_PER_GROUP = 2
+
+
+def group_size(inspectors_per_department: int, departments: int) -> int:
+    """Inspectors drawn into each group: that many from each department."""
+    return inspectors_per_department * departments
+
+
+def too_few_inspectors(inspectors_per_department: int, departments: int) -> bool:
+    """A group would have fewer than MIN_INSPECTORS_PER_GROUP inspectors (细则 十)."""
+    return group_size(inspectors_per_department, departments) < MIN_INSPECTORS_PER_GROUP
+
+
+def departments_needed(inspectors_per_department: int) -> int:
+    """The fewest departments that give a group MIN_INSPECTORS_PER_GROUP inspectors."""
+    return -(-MIN_INSPECTORS_PER_GROUP // max(1, inspectors_per_department))
 
 _SEED_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -341,7 +359,7 @@ def parse_params(params: Mapping[str, Any]) -> Params:
         raise DrawError("params.departments must be a non-empty list of department names")
     if len(set(departments)) != len(departments):
         raise DrawError("params.departments names a department twice")
-    if k * len(departments) < MIN_INSPECTORS_PER_GROUP:
+    if too_few_inspectors(k, len(departments)):
         raise DrawError(f"a group needs at least {MIN_INSPECTORS_PER_GROUP} inspectors (细则 十): "
                         f"{k} per department × {len(departments)} department(s) is too few")
     lead = params.get("lead_department")

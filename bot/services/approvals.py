@@ -65,7 +65,7 @@ def _lang(person: Person, cfg: Config) -> str:
 
 
 def _code_text(cfg: Config, code: int) -> str:
-    return f"{code} {cfg.codes.get(code, '?')}"
+    return cfg.code_set.show(code)
 
 
 def _submitter(session: Session, result: Result) -> Person | None:
@@ -137,7 +137,7 @@ def decide(session: Session, press: Press, *, approver: Person | None, cfg: Conf
     if press.prefix == CORRECTION:
         try:
             d = corrections.decide_correction(session, press.request_id, approver=approver, approve=press.approve,
-                                              today=today)
+                                              codes=cfg.code_set, today=today)
         except corrections.CorrectionError as exc:
             if "state" in exc.params:  # the state's name in the presser's language
                 exc.params["state"] = t(f"correct.state.{exc.params['state']}", lang)

@@ -23,9 +23,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusal import Refusal
+from bot.rules import drawalgo
+from bot.rules.workdays import WorkCalendar
 from bot.services import audit
 from bot.texts import t
-from bot.rules.workdays import WorkCalendar
 from models import Campaign, CampaignDepartment, CampaignItem, Department, Item, Target
 
 log = logging.getLogger(__name__)
@@ -371,10 +372,10 @@ def create_campaign(session: Session, plan: Mapping[str, Any], *, cfg, actor: st
                                     end=end.isoformat()))
 
     per_dept = _int(plan, "inspectors_per_department", cfg.rules.inspectors_per_department, 1, lang)
-    if per_dept * len(departments) < 2:
-        # seed 细则 十: never fewer than two inspectors per target.
-        raise PlanError("inspectors_per_department", t("campaign.plan.inspectors_total", lang, per=per_dept,
-                                                       n=len(departments), total=per_dept * len(departments)))
+    if drawalgo.too_few_inspectors(per_dept, len(departments)):  # seed 细则 十 (bot.rules.drawalgo)
+        raise PlanError("inspectors_per_department", t(
+            "campaign.plan.inspectors_total", lang, per=per_dept, n=len(departments),
+            total=drawalgo.group_size(per_dept, len(departments)), min=drawalgo.MIN_INSPECTORS_PER_GROUP))
     per_group = _int(plan, "targets_per_group", 0, 0, lang)
 
     summary_due = None

@@ -1,4 +1,4 @@
-"""Corrections of submitted results and follow-ups of code 8 (SPEC §6.8, §6.9; seed 四(四), 四(五)). No Telegram.
+"""Corrections of submitted results and follow-ups (SPEC §6.8, §6.9; seed 四(四), 四(五)). No Telegram.
 
 A submitted result is locked (seed 四(四): "检查结果一经录入，不得随意修改"). An inspector of the result's
 department who holds — or held — a place in the group of its target asks for a correction; the department's head
@@ -6,10 +6,11 @@ department who holds — or held — a place in the group of its target asks for
 更正"). Approval changes the result, bumps its version and adds a `ResultHistory` row; history rows are only ever
 added, so every value a result had stays readable. One pending correction per result at a time.
 
-Code 8 (发现问题待后续处理) opens a `FollowUp`; `/followup` records the measures of seed 四(五) and closes it.
-A follow-up whose result is corrected away from 8 is kept, with a line saying so appended to its note: measures
-already taken (a case opened, a fine imposed) are facts a correction cannot undo, and the department still has to
-close the record.
+The follow-up code of the configured set (`CodeSet.follow_up`; 8 发现问题待后续处理 on the record form) opens a
+`FollowUp`; `/followup` records the measures of seed 四(五) and closes it. A correction to a problem code needs a
+description, as entry does. A follow-up whose result is corrected away from the follow-up code is kept, with a
+line saying so appended to its note: measures already taken (a case opened, a fine imposed) are facts a
+correction cannot undo, and the department still has to close the record.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from bot.services import audit
 from bot.services.approvers import check_may_decide, require_approvers
 from bot.services.refusal import Refusal
 from bot.config import Config
+from bot.rules.candidates import is_active_inspector
+from bot.rules.codes import CodeSet
 from bot.texts import t
 from models import (Assignment, Campaign, CampaignItem, Correction, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, ResultHistory, Submission, Target, utcnow)
 
-FOLLOW_UP_CODE = 8  # 发现问题待后续处理
-PROBLEM_CODES = frozenset({2, 3, 4, 5, 6, 8, 10})  # SPEC §6.3/§6.10: a description is required
 MAX_TEXT = 500  # reason and notes: keeps the approval message far below Telegram's 4096 characters
 
 # seed 四(五) and SPEC §6.9; stored as these Chinese names (they go into the reports as they are)
@@ -65,7 +66,7 @@ class CorrectableResult:
 
 
 def _is_inspector(person: Person | None) -> bool:
-    return person is not None and person.active and person.has_role("inspector")
+    return person is not None and is_active_inspector(active=person.active, roles=person.role_set)
 
 
 def _scope_query(person: Person):
@@ -140,7 +141,7 @@ def request_correction(session: Session, *, person: Person, result_id: int, new_
     if view is None:
         raise CorrectionError("correct.not_yours")
     result = view.result
-    if new_code not in cfg.codes:
+    if new_code not in cfg.code_set:
         raise CorrectionError("correct.bad_code", code=new_code)
     if new_code == result.code:
         raise CorrectionError("correct.same_code", code=new_code)
@@ -148,7 +149,7 @@ def request_correction(session: Session, *, person: Person, result_id: int, new_
     if not reason:
         raise CorrectionError("correct.reason_required")
     note = _clean(new_note) or None
-    if new_code in PROBLEM_CODES and not note:
+    if cfg.code_set.is_problem(new_code) and not note:
         raise CorrectionError("correct.note_required")
     if len(reason) > MAX_TEXT or len(note or "") > MAX_TEXT:
         raise CorrectionError("correct.too_long", max=MAX_TEXT)
@@ -181,8 +182,8 @@ class Decision:
     campaign: Campaign
     group: DrawGroup | None
     followup: FollowUp | None  # the result's follow-up after the decision, if it has one
-    followup_opened: bool  # approval to code 8 opened it
-    followup_kept: bool  # approval away from code 8 kept it (and noted that on it)
+    followup_opened: bool  # approval to the follow-up code opened it
+    followup_kept: bool  # approval away from the follow-up code kept it (and noted that on it)
 
     @property
     def approved(self) -> bool:
@@ -195,8 +196,9 @@ def _group_of(session: Session, result: Result) -> DrawGroup | None:
 
 
 def decide_correction(session: Session, correction_id: int, *, approver: Person | None, approve: bool,
-                      today: dt.date | None = None) -> Decision:
-    """同意 → the result takes the new code and note, version + 1, a history row; a follow-up opens for code 8.
+                      codes: CodeSet, today: dt.date | None = None) -> Decision:
+    """同意 → the result takes the new code and note, version + 1, a history row; a follow-up opens for the
+    follow-up code of `codes`.
     驳回 → only the correction's state changes. Raises CorrectionError (nothing written) for a presser who may
     not decide or a correction no longer pending."""
     if not _lock(session, Correction, correction_id):
@@ -251,18 +253,18 @@ def decide_correction(session: Session, correction_id: int, *, approver: Person 
     correction.state = "approved"
 
     opened = kept = False
-    if result.code == FOLLOW_UP_CODE and followup is None:
+    if codes.opens_follow_up(result.code) and followup is None:
         followup = FollowUp(result_id=result.id, measures=[], state="open")
         session.add(followup)
         session.flush()
         opened = True
         audit.record(session, actor=f"person:{approver.id}", action="followup.open", subject=f"followup:{followup.id}",
                      data={"result": result.id, "correction": correction.id})
-    elif old_code == FOLLOW_UP_CODE and result.code != FOLLOW_UP_CODE and followup is not None:
+    elif codes.opens_follow_up(old_code) and not codes.opens_follow_up(result.code) and followup is not None:
         kept = True
         line = t("followup.corrected_note", "zh", correction_id=correction.id, old=old_code, new=result.code)
         followup.note = _append_line(followup.note, today, line)
-    # (8 → x → 8: the follow-up the result already has carries on, open or closed, untouched.)
+    # (8 → x → 8 on the record form: the follow-up the result already has carries on, open or closed, untouched.)
     audit.record(session, actor=f"person:{approver.id}", action="correction.approve", subject=subject,
                  data={"result": result.id, "version": result.version, "from": old_code, "to": result.code,
                        "note": result.note, "requested_by": correction.requested_by_person_id,
@@ -301,7 +303,7 @@ def _followup_query(department_id: int):
 
 def open_followups(session: Session, person: Person | None) -> list[FollowUpView]:
     """The open follow-ups of the person's department (an inspector's), oldest first. A follow-up whose result
-    was since corrected away from code 8 is still listed until it is closed."""
+    was since corrected away from the follow-up code is still listed until it is closed."""
     if not _is_inspector(person):
         return []
     rows = session.execute(_followup_query(person.department_id).where(FollowUp.state == "open")

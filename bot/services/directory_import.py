@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from bot.rules.candidates import INSPECTOR_ROLE, certificate_valid_on
 from bot.services import audit
 from bot.texts import t
 from models import ROLE_LABELS_ZH, ROLES, Conflict, Department, ImportRecord, Item, Person, Target, utcnow
@@ -574,12 +575,12 @@ class _Parser:
             expiry = _date(raw_expiry)
             if expiry is None:
                 self.error(sheet, row, "cert_expiry", "import.err.date", value=_text(raw_expiry))
-        if "inspector" in roles:
+        if INSPECTOR_ROLE in roles:
             if cert is None:
                 self.error(sheet, row, "cert_no", "import.err.cert_required")
             if raw_expiry is None:
                 self.error(sheet, row, "cert_expiry", "import.err.expiry_required")
-            elif expiry is not None and expiry < self.today:
+            elif expiry is not None and not certificate_valid_on(expiry, self.today):  # kept, never drawn
                 self.warn(sheet, row, "cert_expiry", "import.warn.cert_expired", date=expiry.isoformat())
         active = True
         raw_status = _text(c.get("status"))

@@ -8,12 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusal import Refusal
 from bot.services import audit
-from bot.rules import drawalgo
+from bot.rules import candidates, drawalgo
 from bot.config import Config
 from models import (Assignment, Campaign, Conflict, Department, Draw, DrawGroup, GroupTarget, Person, Target,
                     utcnow)
@@ -54,6 +54,27 @@ def _over_annual_limit(session: Session, campaign: Campaign, limit: int) -> set[
     return set(session.scalars(stmt))
 
 
+def drawable_target_clause() -> ColumnElement[bool]:
+    """SQL form of bot.rules.candidates.target_drawable: the target's 状态 is the drawable one."""
+    return Target.status == candidates.DRAWABLE_TARGET_STATUS
+
+
+def eligible_inspector_clause(through: dt.date) -> ColumnElement[bool]:
+    """SQL narrowing of bot.rules.candidates.inspector_eligible for a window ending on `through`. `roles` is a
+    comma list, so the role test here is a substring test; each row it lets through is still decided by the
+    predicate itself (`eligible_inspectors`)."""
+    return and_(Person.active, Person.cert_no.is_not(None), Person.cert_expiry >= through,
+                Person.roles.contains(candidates.INSPECTOR_ROLE))
+
+
+def eligible_inspectors(session: Session, department_id: int, through: dt.date) -> list[Person]:
+    """The department's people who may be drawn for a window ending on `through` (SPEC §5.2)."""
+    rows = session.scalars(select(Person).where(Person.department_id == department_id,
+                                                eligible_inspector_clause(through)))
+    return [p for p in rows if candidates.inspector_eligible(active=p.active, roles=p.role_set, cert_no=p.cert_no,
+                                                            cert_expiry=p.cert_expiry, through=through)]
+
+
 def freeze(session: Session, campaign: Campaign, cfg: Config) -> Frozen:
     """The candidate pools of §5.2, as of now."""
     sampling = dict(campaign.sampling)
@@ -62,7 +83,7 @@ def freeze(session: Session, campaign: Campaign, cfg: Config) -> Frozen:
     targets: dict[str, list[str]] = {}
     target_ids: dict[str, int] = {}
     rows = session.execute(select(Target.id, Target.uscc, Target.credit_class)
-                           .where(Target.industry.in_(campaign.scope), Target.status == "正常"))
+                           .where(Target.industry.in_(campaign.scope), drawable_target_clause()))
     for tid, uscc, credit in rows:
         if tid in excluded:
             continue
@@ -76,13 +97,10 @@ def freeze(session: Session, campaign: Campaign, cfg: Config) -> Frozen:
     inspectors: dict[str, list[str]] = {}
     cert_ids: dict[str, int] = {}
     for dep in departments:
-        people = session.scalars(select(Person).where(Person.department_id == dep.id, Person.active,
-                                                      Person.cert_no.is_not(None))).all()
         certs = []
-        for p in people:
-            if p.has_role("inspector") and p.cert_valid_on(campaign.window_end):
-                certs.append(p.cert_no)
-                cert_ids[p.cert_no] = p.id
+        for p in eligible_inspectors(session, dep.id, campaign.window_end):
+            certs.append(p.cert_no)
+            cert_ids[p.cert_no] = p.id
         inspectors[dep.name] = sorted(certs)
 
     conflicts = sorted(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.services.refusal import Refusal
 from bot.services import audit
 from bot.config import Config
-from bot.services.result_entry import PROBLEM_CODES, progress
+from bot.services.result_entry import progress
 from bot.texts import t
 from bot.rules.workdays import WorkCalendar
 from models import (Result)
@@ -49,11 +49,11 @@ class PublishOutcome:
         return self.late_days > 0
 
 
-def publish(session: Session, campaign_id: int, *, person_id: int, today: dt.date,
-            cfg: Config | None = None) -> PublishOutcome:
+def publish(session: Session, campaign_id: int, *, person_id: int, today: dt.date, cfg: Config) -> PublishOutcome:
     """Mark the campaign published (已公示) today. Refused (PublishRefused) when it was published already, has
     no draw, or results are missing. Late publication (after `publication_due`) is counted in working days on
-    the statutory calendar (with `cfg`'s extra days) and recorded in the audit entry."""
+    the statutory calendar (with `cfg`'s extra days) and recorded in the audit entry; the targets with a problem
+    are counted by `cfg`'s problem codes."""
     campaign = lock_campaign(session, campaign_id)  # two leaders at once: the second sees the first's date
     if campaign.published_on is not None or campaign.state in ("published", "closed"):
         raise PublishRefused("report.publish.already", number=campaign.number,
@@ -66,13 +66,13 @@ def publish(session: Session, campaign_id: int, *, person_id: int, today: dt.dat
                              entered=p.entered, expected=p.expected)
     due = campaign.publication_due
     late_days = max(0, (today - due).days) if due else 0
-    calendar = WorkCalendar.from_config(cfg) if cfg is not None else WorkCalendar()
+    calendar = WorkCalendar.from_config(cfg)
     late_workdays = calendar.workdays_between(due, today) if late_days else 0
     before = campaign.state
     campaign.state = "published"
     campaign.published_on = today
     problem_targets = session.scalars(
-        select(Result.target_id).where(Result.draw_id == p.draw_id, Result.code.in_(sorted(PROBLEM_CODES)))
+        select(Result.target_id).where(Result.draw_id == p.draw_id, Result.code.in_(sorted(cfg.code_set.problems)))
         .distinct()).all()
     audit.record(session, actor=f"person:{person_id}", action=PUBLISH_ACTION, subject=f"campaign:{campaign_id}",
                  data={"campaign": campaign.number, "published_on": today.isoformat(),

@@ -163,7 +163,7 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
         number=campaign.number, title=campaign.title, lead_department=campaign.lead_department.name,
         window_start=campaign.window_start, window_end=campaign.window_end, results_due=campaign.results_due,
         publication_due=campaign.publication_due, deadlines_provisional=campaign.deadlines_provisional,
-        published_on=campaign.published_on, state=campaign.state, codes=dict(cfg.codes), departments=departments,
+        published_on=campaign.published_on, state=campaign.state, code_set=cfg.code_set, departments=departments,
         targets=targets,
         # openpyxl cannot write time zones: the office's local time, naive
         generated_at=now.astimezone(cfg.tz).replace(tzinfo=None, microsecond=0), draw=draw_data,

@@ -1,5 +1,6 @@
 """Result entry (SPEC §6): per-inspector drafts saved at every answer, the submission lock, results with their
-history, follow-ups for code 8, campaign progress. No Telegram here; the caller owns the transaction.
+history, follow-ups for the follow-up code, campaign progress. No Telegram here; the caller owns the transaction.
+What a code means (problem, follow-up) comes from the configured `CodeSet` (bot.rules.codes) the caller passes.
 
 Who may do what is decided here, from the database at the moment of the call: the person holds an active
 assignment in the group holding the target, in the current (not superseded) draw of an open campaign; the item
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defaultload, lazyload
 
 from bot.services.refusal import Refusal
+from bot.rules.codes import CodeSet, department_result  # department_result: SPEC §6.10, also used from here
 from bot.services import audit, outbox
 from bot.services.draws import current_draw
 from bot.services.staffing import OPEN_STATES, WITHOUT_DRAW_RECORD, active_assignments
@@ -31,9 +33,6 @@ from bot.texts import t
 from models import (Assignment, Campaign, CampaignDepartment, CampaignItem, Department, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, ResultDraft, ResultHistory, Submission, utcnow)
 
-# SPEC §6.3 / §6.10: codes that need a description and make a target "have a problem" (of the record form's ten).
-PROBLEM_CODES: frozenset[int] = frozenset({2, 3, 4, 5, 6, 8, 10})
-FOLLOW_UP_CODE = 8  # 发现问题待后续处理 opens a follow-up (SPEC §6.9)
 NOTE_MAX = 500  # characters of a description or note
 MAX_DATE_CHOICES = 31  # date buttons offered: the most recent days of the window up to today
 
@@ -49,22 +48,6 @@ class AlreadySubmitted(EntryRefused):
         super().__init__("entry.refused.submitted", name=name, department=department, target=target)
         self.name = name
         self.submitted_at = submitted_at
-
-
-# ------------------------------------------------------------------------------------------------ the §6.10 rules
-
-def department_result(codes: Iterable[int | None]) -> str:
-    """A department's result for a target: its distinct codes in code order, comma-joined ("1" or "5,8")."""
-    return ",".join(str(c) for c in sorted({int(c) for c in codes if c is not None}))
-
-
-def has_problem(codes: Iterable[int | None]) -> bool:
-    """True if any code is a problem code (2, 3, 4, 5, 6, 8 or 10)."""
-    return any(c in PROBLEM_CODES for c in codes if c is not None)
-
-
-def needs_note(code: int) -> bool:
-    return code in PROBLEM_CODES
 
 
 # ------------------------------------------------------------------------------------------------ dates
@@ -344,7 +327,7 @@ def _check_item(scope: _Scope, item_id: int) -> None:
 
 
 def answer(session: Session, *, person_id: int, group_target_id: int, item_id: int, code: int,
-           codes: Mapping[int, str]) -> TargetTask:
+           codes: CodeSet) -> TargetTask:
     """Save a result code for an item (a new answer clears an earlier note). After a problem code the item waits
     for its description; after another code for a note or a skip."""
     scope, drafts = _open_task(session, person_id, group_target_id)
@@ -371,14 +354,15 @@ def add_note(session: Session, *, person_id: int, group_target_id: int, item_id:
     return _task(scope, drafts, None)
 
 
-def skip_note(session: Session, *, person_id: int, group_target_id: int, item_id: int) -> TargetTask:
-    """跳过: no note for a code that does not need one. A problem code cannot be skipped."""
+def skip_note(session: Session, *, person_id: int, group_target_id: int, item_id: int,
+              codes: CodeSet) -> TargetTask:
+    """跳过: no note for a code that does not need one. A problem code of `codes` cannot be skipped."""
     scope, drafts = _open_task(session, person_id, group_target_id)
     _check_item(scope, item_id)
     draft = drafts.get(item_id)
     if draft is None or draft.code is None:
         raise EntryRefused("entry.refused.no_code")
-    if needs_note(draft.code):
+    if codes.is_problem(draft.code):
         raise EntryRefused("entry.refused.note_required")
     if not draft.note_done:  # pressing 跳过 after a note was typed keeps the note
         _save_draft(session, scope, drafts, person_id, item_id, note=None, note_done=True)
@@ -460,15 +444,15 @@ _CAMPAIGN_OF_GROUP_TARGET = (select(Draw.campaign_id).join(DrawGroup, DrawGroup.
                              .where(GroupTarget.id == bindparam("group_target_id")))
 
 
-def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.date,
-           codes: Mapping[int, str] | None = None, lang: str = "zh") -> SubmitOutcome:
+def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.date, codes: CodeSet,
+           lang: str = "zh") -> SubmitOutcome:
     """提交: lock the department's results for the target with the person's drafts.
 
     INSERTs the Submission (the unique constraint decides between concurrent submitters: the loser gets
     AlreadySubmitted with the winner's name), copies the drafts into Result rows (version 1) with a history row
-    each, opens a follow-up per code 8, records `result.submit` in the audit log, tells the group leader through
-    the outbox and moves the campaign drawn → inspecting → entered. `codes` labels the codes in the leader's
-    message, `lang` is its fallback language."""
+    each, opens a follow-up per result with the follow-up code of `codes`, records `result.submit` in the audit
+    log, tells the group leader through the outbox and moves the campaign drawn → inspecting → entered. `codes`
+    also says which codes are problems and labels them in the leader's message; `lang` is its fallback language."""
     campaign_id = session.scalar(_CAMPAIGN_OF_GROUP_TARGET, {"group_target_id": group_target_id})
     if campaign_id is None:
         raise EntryRefused("entry.refused.not_assigned")
@@ -507,7 +491,7 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
         session.flush()
         session.add(ResultHistory(result_id=result.id, version=1, code=state.code, note=state.note,
                                   changed_by_person_id=person_id))
-        if state.code == FOLLOW_UP_CODE:
+        if codes.opens_follow_up(state.code):
             session.add(FollowUp(result_id=result.id, measures=[], state="open"))
             followups += 1
     # The department's drafts for this target (both inspectors') are settled by the submission.
@@ -517,7 +501,7 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
     session.flush()
 
     result_text = department_result(task.codes)
-    problem = has_problem(task.codes)
+    problem = codes.has_problem(task.codes)
     before = campaign.state
     if campaign.state == "drawn":
         campaign.state = "inspecting"
@@ -543,7 +527,7 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
                    target=scope.gt.target.name, department=scope.department.name, result=result_text,
                    problem=t("entry.problem_mark", llang) if problem else "", name=person.name,
                    date=day.isoformat(), done=group_progress.entered, expected=group_progress.expected,
-                   lines=result_lines(task, codes or {}, llang)))
+                   lines=result_lines(task, codes, llang)))
         notified = True
     session.flush()
     submitted = _task(scope, {}, sub, results)
@@ -552,15 +536,12 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
                          leader_notified=notified, campaign_state=campaign.state, campaign_entered=entered)
 
 
-def code_text(code: int | None, codes: Mapping[int, str]) -> str:
-    """`5 发现问题已责令改正` (the number alone for a code no longer configured)."""
-    if code is None:
-        return "—"
-    label = codes.get(code)
-    return f"{code} {label}" if label else str(code)
+def code_text(code: int | None, codes: CodeSet) -> str:
+    """`5 发现问题已责令改正` (the number alone for a code no longer configured); "—" for no code."""
+    return "—" if code is None else codes.show(code)
 
 
-def result_lines(task: TargetTask, codes: Mapping[int, str], lang: str) -> str:
+def result_lines(task: TargetTask, codes: CodeSet, lang: str) -> str:
     """One line per item: `1. <item>：<code> <label>`, and its note."""
     lines = []
     for n, item in enumerate(task.items, 1):

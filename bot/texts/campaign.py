@@ -75,8 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "expected an integer of at least {min}, got {value}",
     },
     "campaign.plan.inspectors_total": {
-        "zh": "每个检查对象至少需要 2 名检查人员，现为每单位 {per} 人 × {n} 个单位 = {total} 人",
-        "en": "every target needs at least 2 inspectors; {per} per department × {n} department(s) = {total}",
+        "zh": "每个检查对象至少需要 {min} 名检查人员，现为每单位 {per} 人 × {n} 个单位 = {total} 人",
+        "en": "every target needs at least {min} inspectors; {per} per department × {n} department(s) = {total}",
     },
     "campaign.plan.summary_before": {
         "zh": "总结报送日期 {date} 早于检查开始日期 {start}",
@@ -224,8 +224,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "new.next_button": {"zh": "下一页 ›", "en": "Next ›"},
     "new.need_department": {"zh": "请至少选择一个单位。", "en": "Choose at least one department."},
     "new.need_inspectors": {
-        "zh": "每个检查对象至少需要 2 名检查人员：每单位抽 {per} 人，请至少选择 {n} 个单位。",
-        "en": "Every target needs at least 2 inspectors: with {per} per department, choose at least {n} "
+        "zh": "每个检查对象至少需要 {min} 名检查人员：每单位抽 {per} 人，请至少选择 {n} 个单位。",
+        "en": "Every target needs at least {min} inspectors: with {per} per department, choose at least {n} "
               "departments.",
     },
     "new.departments_without_items": {

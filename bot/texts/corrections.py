@@ -159,10 +159,13 @@ TEXTS: dict[str, dict[str, str]] = {
               "/followup.",
     },
     # ---- /followup
-    "followup.none": {
-        "zh": "本单位目前没有后续处理记录（检查结果为“8 发现问题待后续处理”时建立）。",
-        "en": "Your department has no follow-up records (they open with result “8 problem found, to be followed "
-              "up”).",
+    "followup.none": {  # code: the follow-up code shown, e.g. 8 发现问题待后续处理
+        "zh": "本单位目前没有后续处理记录（检查结果为“{code}”时建立）。",
+        "en": "Your department has no follow-up records (they open with the result “{code}”).",
+    },
+    "followup.none_no_code": {  # the configured code set has no follow-up code
+        "zh": "本单位目前没有后续处理记录。",
+        "en": "Your department has no follow-up records.",
     },
     "followup.list": {
         "zh": "本单位的后续处理（未完结 {open} 项{closed}）：\n{lines}\n\n请选择一项（✔ 为已完结，仅供查看）：",
@@ -180,7 +183,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "[Follow-up] {number}\nTarget: {target} ({uscc})\nItem: {item}\nResult: {code}{corrected}\n"
               "Measures: {measures}\nFine: {amount}\nState: {state}\nNotes: {note}",
     },
-    "followup.corrected": {"zh": "（结果已更正，原为 8）", "en": " (corrected; it was 8)"},
+    "followup.corrected": {"zh": "（结果已更正，原为 {code}）", "en": " (corrected; it was {code})"},
     "followup.no_measures": {"zh": "尚无", "en": "none yet"},
     "followup.no_amount": {"zh": "—", "en": "—"},
     "followup.amount": {"zh": "{amount} 元", "en": "{amount} yuan"},

@@ -189,12 +189,13 @@ async def test_the_only_open_target_is_opened_directly(chat, sessions, county):
     *done, last = county.targets[2]
     ((item, _name),) = county.items[XF]
     from bot.services import result_entry
+    codes = config_from_dict({}).code_set
     with sessions.begin() as s:
         for target in done:
-            result_entry.answer(s, person_id=me.id, group_target_id=target.gt, item_id=item, code=1,
-                         codes=config_from_dict({}).codes)
-            result_entry.skip_note(s, person_id=me.id, group_target_id=target.gt, item_id=item)
-            result_entry.submit(s, person_id=me.id, group_target_id=target.gt, today=dt.date(2022, 9, 27))
+            result_entry.answer(s, person_id=me.id, group_target_id=target.gt, item_id=item, code=1, codes=codes)
+            result_entry.skip_note(s, person_id=me.id, group_target_id=target.gt, item_id=item, codes=codes)
+            result_entry.submit(s, person_id=me.id, group_target_id=target.gt, today=dt.date(2022, 9, 27),
+                                codes=codes)
     await chat.as_user(me.tg).send("/enter")
     assert any(last.name in text for text in chat.texts())
     assert "第 1/1 项" in chat.last_text()

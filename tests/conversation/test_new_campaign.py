@@ -306,3 +306,26 @@ async def test_long_lists_are_paged(chat, sessions, directory):
     assert "1. 西华县第11局（牵头）" in last_edit(chat)
     await chat.press("‹ 上一页")
     assert WL in last_buttons(chat)
+
+
+async def test_a_group_of_one_inspector_is_refused_while_departments_are_chosen(cfg, sessions, directory):
+    """细则 十 (bot.rules.drawalgo.too_few_inspectors): with one inspector per department, one department is not
+    enough — refused at 完成 with how many to choose; a second department lets /new go on."""
+    import dataclasses
+
+    cfg = dataclasses.replace(cfg, rules=dataclasses.replace(cfg.rules, inspectors_per_department=1))
+    request = StubRequest()
+    app = build_application(cfg, sessions, request=request)
+    await app.initialize()
+    try:
+        chat = Chat(app, request)
+        await chat.as_user(LEADER).send("/new")
+        await chat.send(TITLE)
+        await chat.press(WL)
+        await chat.press("完成")
+        assert "至少需要 2 名检查人员" in chat.alerts()[-1] and "至少选择 2 个单位" in chat.alerts()[-1]
+        await chat.press(SJ)
+        await chat.press("完成")
+        assert "第 1/2 个单位" in chat.last_text()
+    finally:
+        await app.shutdown()

@@ -55,7 +55,8 @@ def test_unknown_key_warns():
 
 
 def test_codes_replace_default():
-    cfg = config_from_dict({"codes": {"1": "合格", "2": "不合格"}})
+    # A set numbered otherwise than the record form must say what its codes mean (bot.rules.codes).
+    cfg = config_from_dict({"codes": {"1": "合格", "2": "不合格", "problems": [2], "follow_up": 0, "clean": 1}})
     assert cfg.codes == {1: "合格", 2: "不合格"}
 
 

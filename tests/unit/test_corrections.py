@@ -45,7 +45,7 @@ def _request(sessions, sub, *, who=None, item=REGISTRY, target=0, code=8, reason
 def _decide(sessions, correction_id, approver_id, approve=True):
     with sessions.begin() as s:
         d = corrections.decide_correction(s, correction_id, approver=_person(s, approver_id), approve=approve,
-                                          today=TODAY)
+                                          codes=CFG.code_set, today=TODAY)
         return d.approved, d.followup_opened, d.followup_kept
 
 

@@ -379,6 +379,15 @@ def test_bad_params_are_refused(change):
         run_v1(SEED, {**PARAMS, **change}, POOLS)
 
 
+def test_the_two_inspectors_rule_has_one_home():
+    """细则 十: a group has at least MIN_INSPECTORS_PER_GROUP inspectors; campaigns and /new ask the same functions."""
+    assert da.MIN_INSPECTORS_PER_GROUP == 2 and da.group_size(2, 4) == 8  # the seed's group: 8 from 4 units
+    assert da.too_few_inspectors(1, 1) and not da.too_few_inspectors(1, 2) and not da.too_few_inspectors(2, 1)
+    assert [da.departments_needed(k) for k in (1, 2, 3)] == [2, 1, 1]
+    assert all(not da.too_few_inspectors(k, da.departments_needed(k)) for k in range(1, 6))
+    assert all(da.too_few_inspectors(k, da.departments_needed(k) - 1) for k in range(1, 6))
+
+
 # --------------------------------------------------------------------- the fast path on large strata
 
 

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.services import draws, result_entry
-from bot.config import DEFAULT_CODES, config_from_dict
+from bot.config import config_from_dict
 from models import (Assignment, AuditEntry, Campaign, CampaignItem, Department, Draw, DrawGroup, FollowUp,
                     GroupTarget, Item, OutboxMessage, Person, Result, ResultDraft, ResultHistory, Submission)
 from tests.drawsetup import PLAN, prepare
 
 CFG = config_from_dict({})
 TODAY = dt.date(2022, 9, 27)  # inside the window 2022-09-26 … 2022-09-28
-CODES = dict(DEFAULT_CODES)
+CODES = CFG.code_set  # the record form's ten
 
 
 def _count(sessions, model, *where) -> int:
@@ -63,10 +63,10 @@ def _answer_all(sessions, person: int, gt: int, codes: list[int]) -> None:
         task = result_entry.load_task(s, person, gt)
         for item, code in zip(task.items, codes, strict=True):
             result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item.item_id, code=code, codes=CODES)
-            if result_entry.needs_note(code):
+            if CODES.is_problem(code):
                 result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item.item_id, note=f"问题{code}")
             else:
-                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item.item_id)
+                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item.item_id, codes=CODES)
 
 
 WL, SJ, GA, XF = PLAN["departments"]
@@ -87,10 +87,10 @@ def test_department_result_is_distinct_codes_in_code_order():
 
 
 def test_has_problem_follows_the_record_form():
-    assert result_entry.PROBLEM_CODES == {2, 3, 4, 5, 6, 8, 10}
-    assert not result_entry.has_problem([1, 7, 9])
+    assert CODES.problems == {2, 3, 4, 5, 6, 8, 10}
+    assert not CODES.has_problem([1, 7, 9])
     for code in (2, 3, 4, 5, 6, 8, 10):
-        assert result_entry.has_problem([1, code])
+        assert CODES.has_problem([1, code])
 
 
 def test_inspection_date_choices_and_default():
@@ -116,7 +116,7 @@ def test_answers_are_saved_and_resumed_from_the_database(sessions, drawn):
     with sessions.begin() as s:
         assert result_entry.resume_target(s, person) is None  # several targets, nothing begun: the list
         result_entry.answer(s, person_id=person, group_target_id=second, item_id=item1, code=1, codes=CODES)
-        result_entry.skip_note(s, person_id=person, group_target_id=second, item_id=item1)
+        result_entry.skip_note(s, person_id=person, group_target_id=second, item_id=item1, codes=CODES)
         result_entry.answer(s, person_id=person, group_target_id=second, item_id=item2, code=5, codes=CODES)
     with sessions.begin() as s:  # a new unit of work: everything comes from the rows
         task = result_entry.load_task(s, person, second)
@@ -140,7 +140,7 @@ def test_a_new_code_clears_the_note_and_skip_keeps_a_typed_note(sessions, drawn)
     with sessions.begin() as s:
         result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=1, codes=CODES)
         result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="营业执照已公示")
-        task = result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
+        task = result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item, codes=CODES)
         assert task.items[0].note == "营业执照已公示"  # 跳过 pressed after typing: the note stays
         task = result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=9, codes=CODES)
         assert task.items[0].note is None and not task.complete
@@ -155,7 +155,7 @@ def test_problem_codes_need_a_description(sessions, drawn):
         with sessions.begin() as s:
             result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=code, codes=CODES)
             with pytest.raises(result_entry.EntryRefused) as refused:
-                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item)
+                result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item, codes=CODES)
             assert refused.value.key == "entry.refused.note_required"
             with pytest.raises(result_entry.EntryRefused) as refused:
                 result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="   ")
@@ -165,7 +165,7 @@ def test_problem_codes_need_a_description(sessions, drawn):
             assert refused.value.key == "entry.refused.note_too_long"
             assert not result_entry.load_task(s, person, gt).complete
             with pytest.raises(result_entry.EntryRefused) as refused:
-                result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+                result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
             assert refused.value.key == "entry.refused.incomplete"
     with sessions.begin() as s:
         task = result_entry.add_note(s, person_id=person, group_target_id=gt, item_id=item, note="发现违法信息\n已固定证据")
@@ -298,7 +298,7 @@ def test_progress_counts_per_group_and_department(sessions, drawn):
     person = _members(sessions, draw_id, 2, XF)[0]
     _answer_all(sessions, person, gt, [1])
     with sessions.begin() as s:
-        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
         p = result_entry.progress(s, cid)
     g2 = next(g for g in p.groups if g.number == 2)
     assert {d.name: (d.entered, d.expected) for d in g2.departments}[XF] == (1, sizes[2])
@@ -364,7 +364,7 @@ def test_the_unique_constraint_is_the_arbiter(sessions, drawn, monkeypatch):
     monkeypatch.setattr(result_entry, "_existing_submission", lambda *a: None)
     with sessions.begin() as s:
         with pytest.raises(result_entry.AlreadySubmitted) as refused:
-            result_entry.submit(s, person_id=second, group_target_id=gt, today=TODAY)
+            result_entry.submit(s, person_id=second, group_target_id=gt, today=TODAY, codes=CODES)
         assert s.scalar(select(func.count()).select_from(ResultDraft)) == 2  # the session still works
     with sessions.begin() as s:
         assert refused.value.name == s.get(Person, first).name
@@ -378,7 +378,7 @@ def test_superseded_draw_does_not_count_for_progress(sessions, drawn):
     gt = _gts(sessions, draw_id, 1)[0]
     _answer_all(sessions, person, gt, [1])
     with sessions.begin() as s:
-        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY)
+        result_entry.submit(s, person_id=person, group_target_id=gt, today=TODAY, codes=CODES)
     with sessions.begin() as s:
         new = draws.perform_draw(s, s.get(Campaign, cid), cfg=CFG, person_id=None, actor="test", reason="重抽")
         p = result_entry.progress(s, cid)

@@ -10,13 +10,16 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from reports.data import PROBLEM_CODES, FollowUpInfo, ItemResult
+from bot.rules.codes import CodeSet
+from reports.data import FollowUpInfo, ItemResult
 from reports.record_forms import build_record_forms
 from reports.styles import safe_text
 from bot.devtools.synthetic_data import synthetic_report
 from tests.xlsxcheck import check_xlsx
 
+PROBLEM_CODES = {2, 3, 4, 5, 6, 8, 10}  # SPEC §6.10, the record form's (the synthetic report's default set)
 CUSTOM_CODES = {1: "符合要求", 2: "基本符合", 3: "不符合要求", 8: "发现问题待后续处理"}
+CUSTOM_SET = CodeSet(labels=CUSTOM_CODES, problems=frozenset({2, 3, 8}), follow_up=8, clean=1)
 
 
 def _load(report):
@@ -204,7 +207,7 @@ def test_signature_lines_and_default_code_legend(built):
 
 
 def test_custom_code_set_in_legend_and_opinion():
-    report = synthetic_report(6, 2, codes=CUSTOM_CODES)
+    report = synthetic_report(6, 2, codes=CUSTOM_SET)
     _, wb = _load(report)
     for ws, target in zip(wb.worksheets, report.targets):
         legend = ws.cell(row=ws.max_row, column=1).value

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from reports import REPORT_FILES, build_all, file_stem, labels
+from bot.rules.codes import DEFAULT_CODE_SET, CodeSet
 from reports.data import DepartmentInfo
 from reports.publicity import build_publicity
 from reports.statistics import build_statistics
@@ -22,6 +23,7 @@ from reports.styles import append_rows, cjk_workbook
 from bot.devtools.synthetic_data import synthetic_report
 
 PROBLEM = {2, 3, 4, 5, 6, 8, 10}  # SPEC §6.10, spelled out again on purpose
+PASS_FAIL = CodeSet(labels={1: "合格", 2: "不合格"}, problems=frozenset({2}), follow_up=None, clean=1)
 ITEMS = (3, 3, 2, 2)
 
 
@@ -127,7 +129,7 @@ def test_statistics_title_chart_and_print_setup(report):
 
 
 def test_statistics_department_without_items_and_custom_codes():
-    base = synthetic_report(10, 2, codes={1: "合格", 2: "不合格"})
+    base = synthetic_report(10, 2, codes=PASS_FAIL)
     report = dataclasses.replace(base, departments=[*base.departments, DepartmentInfo("某某局", "某某", (), 0)])
     _, names, rows = stats_table(build_statistics(report))
     headers = set(names.values())
@@ -254,7 +256,7 @@ def test_publicity_has_one_row_per_target_and_department_with_code_labels(report
 
 
 def test_custom_codes_change_the_labels():
-    report = synthetic_report(8, 2, codes={1: "合格", 2: "不合格"})
+    report = synthetic_report(8, 2, codes=PASS_FAIL)
     rows = publicity_rows(build_publicity(report))
     results = {r["检查结果"] for r in rows.values()}
     assert results <= {"1 合格", "2 不合格", "1 合格；2 不合格", "未录入"}
@@ -314,7 +316,7 @@ def test_file_stem_and_labels():
     assert labels.code_label(1, codes) == "1 未发现问题" and labels.code_label(11, codes) == "11"
     assert labels.result_label("5,8", codes) == "5 发现问题已责令改正；8 发现问题待后续处理"
     assert labels.result_label([8, None, 5, 8], codes) == labels.result_label("5,8", codes)
-    assert labels.has_problem("1,7") is False and labels.has_problem([1, 8]) is True
+    assert labels.has_problem("1,7", DEFAULT_CODE_SET) is False and labels.has_problem([1, 8], DEFAULT_CODE_SET) is True
     assert labels.credit_class_label(None) == "未分类" and labels.credit_class_label("B") == "B"
     assert labels.follow_up_state_label("open") == "未完结" and labels.follow_up_state_label("closed") == "已完结"
 
