@@ -18,9 +18,8 @@ from bot.services import error_reports, identity
 from bot.runtime import outbox_sender
 from bot.runtime import exactly_once
 from bot.texts import t
-from handlers import (approvals, campaigns, corrections, directory, draw, entry, group, imports, invite, profile, report,
-                      staff, start)
-from handlers import jobs, toolkit
+from handlers import (approvals, campaign_list, correct, directory, draw, enter, followup, group, imports, invite, jobs,
+                      new_campaign, profile, report, staff, start, tasks, toolkit)
 from handlers.common import lang_of, load, preload, refuse, wake_outbox
 from models import utcnow
 
@@ -104,10 +103,10 @@ def register(app: Application) -> None:
 
     # -- conversations first: while one is active, its states take the user's messages and buttons
     conversations = [
-        campaigns.new_conversation(),  # /new (leaders, private)
-        entry.entry_conversation(),  # /enter (inspectors, private)
-        corrections.correct_conversation(),  # /correct (inspectors, private)
-        corrections.followup_conversation(),  # /followup (inspectors, private)
+        new_campaign.new_conversation(),  # /new (leaders, private)
+        enter.entry_conversation(),  # /enter (inspectors, private)
+        correct.correct_conversation(),  # /correct (inspectors, private)
+        followup.followup_conversation(),  # /followup (inspectors, private)
     ]
     app.add_handler(toolkit.one_flow_at_a_time(FLOWS), group=FLOW_GROUP)
     toolkit.bind_flow_gates(app, conversations)
@@ -122,9 +121,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("targets", directory.targets_cmd))
     app.add_handler(CommandHandler("people", directory.people_cmd))
     app.add_handler(CommandHandler("items", directory.items_cmd))
-    app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))  # private or the bound group
-    app.add_handler(CommandHandler("tasks", entry.tasks_cmd))  # an inspector's assignments and deadlines
-    app.add_handler(CommandHandler("progress", entry.progress_cmd))  # leaders, coordinators; private or group
+    app.add_handler(CommandHandler("campaigns", campaign_list.campaigns_cmd))  # private or the bound group
+    app.add_handler(CommandHandler("tasks", tasks.tasks_cmd))  # an inspector's assignments and deadlines
+    app.add_handler(CommandHandler("progress", tasks.progress_cmd))  # leaders, coordinators; private or group
     app.add_handler(CommandHandler("report", report.report_cmd))  # leaders, coordinators; private (a group is told)
     app.add_handler(CommandHandler("publish", report.publish_cmd))  # leaders; private or the bound group
 

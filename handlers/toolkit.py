@@ -21,6 +21,8 @@ ConversationHandler.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import math
 import warnings
@@ -38,7 +40,7 @@ from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.refusal import Refusal
 from bot.texts import t
-from handlers.common import refuse
+from handlers.common import answer_query, refuse
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,38 @@ def unit_of_work(update: Update, context: Ctx) -> Iterator[Session]:
 
 async def refused(update: Update, lang: str, exc: Refusal) -> None:
     await refuse(update, exc.text(lang))
+
+
+# --- parsing a press ------------------------------------------------------------------------------------------
+
+def from_prompt(update: Update, draft: dict) -> bool:
+    """The pressed button belongs to the message this flow's draft last sent (`draft["msg"]`), not an older one."""
+    query = update.callback_query
+    return query is not None and query.message is not None and query.message.message_id == draft.get("msg")
+
+
+def callback_parts(update: Update, prefix: str, n: int) -> list[str] | None:
+    """`prefix:a:b` → ["a", "b"] when the pressed button's data has n parts after the prefix, else None."""
+    data = update.callback_query.data or ""
+    if not data.startswith(prefix + ":"):
+        return None
+    parts = data[len(prefix) + 1:].split(":")
+    return parts if len(parts) == n else None
+
+
+def ints(values: list[str]) -> list[int] | None:
+    """The parts as ids, or None when one is not a plain number (forged data)."""
+    return [int(v) for v in values] if all(v.isdigit() and len(v) < 12 for v in values) else None
+
+
+def short(text: str, n: int) -> str:
+    """At most n characters, an ellipsis marking a cut (button labels)."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def today(context: Ctx) -> dt.date:
+    """Today in the configured time zone (Asia/Shanghai): what an inspector calls today."""
+    return dt.datetime.now(context.cfg.tz).date()
 
 
 # --- messages -------------------------------------------------------------------------------------------------
@@ -86,6 +120,17 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
         log.info("could not edit the message, sending a new one: %s", exc)
     if or_send or query is None:
         await send(update, text, markup)
+
+
+async def answer(update: Update, text: str | None = None) -> None:
+    """Stop a pressed button's spinner (nothing for a typed message)."""
+    if update.callback_query is not None:
+        await answer_query(update.callback_query, text)
+
+
+async def answer_and_edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Stop the spinner and replace the message at the same time: two round trips in one."""
+    await asyncio.gather(answer(update), edit(update, text, markup, or_send=True))
 
 
 async def drop_buttons(update: Update) -> None:

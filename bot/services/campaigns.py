@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusal import Refusal
@@ -586,3 +586,39 @@ def lock_campaign(session: Session, campaign_id: int) -> Campaign:
     if campaign is None:
         raise LookupError(f"no campaign {campaign_id}")
     return campaign
+
+
+# --- the options /new offers (handlers.new_campaign): the same facts the plan file is checked against -----------
+
+def department_options(session: Session) -> list[tuple[int, str]]:
+    """Every department, (id, name), in id order."""
+    return [(r.id, r.name) for r in session.execute(select(Department.id, Department.name).order_by(Department.id))]
+
+
+def items_by_department(session: Session, department_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each department's items, (id, name), in id order; a department without items maps to []."""
+    out: dict[int, list[tuple[int, str]]] = {d: [] for d in department_ids}
+    for row in session.execute(select(Item.id, Item.name, Item.department_id)
+                               .where(Item.department_id.in_(department_ids)).order_by(Item.id)):
+        out[row.department_id].append((row.id, row.name))
+    return out
+
+
+def drawable_by_industry(session: Session) -> list[tuple[str, int]]:
+    """(industry, how many of its targets a draw could pick now), most first: the scope choices."""
+    from bot.services.draws import drawable_target_clause
+
+    drawable = func.sum(case((drawable_target_clause(), 1), else_=0))
+    rows = session.execute(select(Target.industry, drawable).group_by(Target.industry)
+                           .order_by(drawable.desc(), Target.industry)).all()
+    return [(r[0], int(r[1] or 0)) for r in rows]
+
+
+def drawable_by_class(session: Session, industries: list[str]) -> dict[str, int]:
+    """Drawable targets of the chosen industries per credit class ("-" for none)."""
+    from bot.services.draws import drawable_target_clause
+
+    rows = session.execute(select(Target.credit_class, func.count(Target.id))
+                           .where(Target.industry.in_(industries), drawable_target_clause())
+                           .group_by(Target.credit_class)).all()
+    return {(c or "-"): int(n) for c, n in rows}

@@ -1,4 +1,5 @@
-"""/enter (guided result entry, SPEC §6), /tasks (an inspector's assignments) and /progress (entry progress).
+"""/enter — guided result entry (SPEC §6), an inspector in a private chat. What each step shows is
+handlers.enter_views'; /tasks and /progress are handlers.tasks.
 
 The database is the source of truth: drafts are saved at every answer (bot.services.result_entry), and where the conversation
 stands is derived from them — `/enter` after a restart (even one that lost PTB's conversation state) resumes at
@@ -23,7 +24,6 @@ Callback data (all ≤ 64 bytes; every id is re-checked against the database, no
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import logging
@@ -33,31 +33,24 @@ from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.rules.codes import CodeSet
-from bot.services import campaigns, result_entry, identity
+from bot.services import result_entry
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
-from bot.services.staffing import active_assignments
 from bot.texts import t
 from handlers.common import answer_query, permitted, refuse, wake_outbox
-from handlers.toolkit import conversation
+from handlers import enter_views as views
+from handlers.toolkit import answer, answer_and_edit, conversation, edit, send, today
 from handlers.report import wake_reports
-from models import Person
 
 log = logging.getLogger(__name__)
 
 KEY = "entry"  # in user_data: {"gt": int | None, "item": int | None, "at": float, "page": int}
 IDLE_MINUTES = 30
-PAGE_SIZE = 8
-DATE_COLUMNS = 4
-NAME_MAX = 28  # characters of a target or item name on a button
-MAX_MESSAGE = 3800
 SUBMIT_ATTEMPTS = 3  # the audit chain's unique prev_hash may make a concurrent writer retry (bot.services.audit)
 END = ConversationHandler.END
 
@@ -76,22 +69,19 @@ Step = Callable[[Update, Ctx, Actor, str, dict[str, Any]], Awaitable[object]]
 
 # ------------------------------------------------------------------------------------------------ helpers
 
-def _today(context: Ctx) -> dt.date:
-    return dt.datetime.now(context.cfg.tz).date()
+async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the pressed message (its buttons are spent); send a new one if it cannot be edited."""
+    await edit(update, text, markup, or_send=True)
 
 
 def _when(moment: dt.datetime | None, context: Ctx) -> str:
     return moment.astimezone(context.cfg.tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def _short(text: str, limit: int = NAME_MAX) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _refusal(exc: result_entry.EntryRefused, lang: str, context: Ctx) -> str:
     if isinstance(exc, result_entry.AlreadySubmitted):
         return t("entry.refused.submitted", lang, name=exc.name, at=_when(exc.submitted_at, context),
-                 department=exc.params["department"], target=_short(exc.params["target"], 40))
+                 department=exc.params["department"], target=views.short_name(exc.params["target"], 40))
     return t(exc.key, lang, **exc.params)
 
 
@@ -109,34 +99,6 @@ def _touch(context: Ctx, **values: Any) -> None:
     state["at"] = time.time()
 
 
-async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Replace the pressed message (its buttons are spent); send a new one if it cannot be edited."""
-    query = update.callback_query
-    try:
-        if query is not None and query.message is not None:
-            await query.edit_message_text(text, reply_markup=markup)
-            return
-    except BadRequest as exc:
-        if "not modified" in str(exc).lower():
-            return
-        log.info("could not edit the entry message: %s", exc)
-    await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None):
-    return await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-async def _answer(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        await answer_query(update.callback_query, text)
-
-
-async def _answer_and_edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Stop the button's spinner and replace the message at the same time: two round trips in one."""
-    await asyncio.gather(_answer(update), _edit(update, text, markup))
-
-
 def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
     """A step of /enter: the caller may still use /enter (checked now, from the permission table) and the
     conversation has not been idle for IDLE_MINUTES (from the stored time of the last action)."""
@@ -148,140 +110,32 @@ def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
         last = float(state.get("at", 0)) if isinstance(state, dict) else 0.0
         if time.time() - last > IDLE_MINUTES * 60:
             context.user_data.pop(KEY, None)
-            await _answer(update)
-            await _send(update, t("entry.expired", lang, minutes=IDLE_MINUTES))
+            await answer(update)
+            await send(update, t("entry.expired", lang, minutes=IDLE_MINUTES))
             return END
         return await func(update, context, actor, lang, state)
 
     return wrapper
 
 
-# ------------------------------------------------------------------------------------------------ views
-
-def _codes_markup(task: result_entry.TargetTask, item_id: int, codes: CodeSet, lang: str) -> InlineKeyboardMarkup:
-    """One button per code, its text beginning with the code number; then ‹ 返回."""
-    gt = task.group_target_id
-    rows = [[InlineKeyboardButton(_short(codes.show(code), 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
-            for code in codes.codes]
-    rows.append([InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")])
-    return InlineKeyboardMarkup(rows)
-
-
-def _item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str) -> str:
-    current = t("entry.item_current", lang, answer=result_entry.code_text(item.code, codes)) if item.code else ""
-    return t("entry.item_prompt", lang, target=task.target_name, n=task.position(item.item_id), total=task.total,
-             department=task.department_name, item=item.name, content=item.content or "—", current=current)
-
-
-def _note_view(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet,
-               lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    gt = task.group_target_id
-    answer = result_entry.code_text(item.code, codes)
-    rechoose = InlineKeyboardButton(t("entry.rechoose_button", lang), callback_data=f"ent:e:{gt}:{item.item_id}")
-    n = task.position(item.item_id)
-    if codes.is_problem(item.code):
-        return (t("entry.ask_problem_note", lang, n=n, total=task.total, item=item.name, answer=answer,
-                  max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[rechoose]]))
-    skip = InlineKeyboardButton(t("entry.skip_button", lang), callback_data=f"ent:s:{gt}:{item.item_id}")
-    return (t("entry.ask_optional_note", lang, n=n, total=task.total, item=item.name, answer=answer,
-              max=result_entry.NOTE_MAX), InlineKeyboardMarkup([[skip, rechoose]]))
-
-
-def _done_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str) -> str:
-    """What an answered item's message turns into once its note is given or skipped (buttons gone)."""
-    answer = result_entry.code_text(item.code, codes)
-    n = task.position(item.item_id)
-    if item.note:
-        return t("entry.noted", lang, n=n, total=task.total, item=item.name, answer=answer, note=item.note)
-    return t("entry.note_skipped", lang, n=n, total=task.total, item=item.name, answer=answer)
-
-
-def _summary_view(task: result_entry.TargetTask, codes: CodeSet, lang: str,
-                  today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
-    gt = task.group_target_id
-    day = task.inspection_date(today)
-    default = "" if task.chosen_date == day else t("entry.date_default", lang)
-    text = t("entry.summary", lang, target=task.target_name, department=task.department_name,
-             lines=result_entry.result_lines(task, codes, lang), date=day.isoformat(), default=default,
-             result=result_entry.department_result(task.codes),
-             problem=t("entry.problem_mark", lang) if codes.has_problem(task.codes) else "")
-    markup = InlineKeyboardMarkup([
-        [InlineKeyboardButton(t("entry.submit_button", lang), callback_data=f"ent:ok:{gt}"),
-         InlineKeyboardButton(t("entry.edit_button", lang), callback_data=f"ent:ed:{gt}")],
-        [InlineKeyboardButton(t("entry.date_button", lang), callback_data=f"ent:dt:{gt}")],
-        [InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")],
-    ])
-    return text, markup
-
-
-def _list_view(tasks: list[result_entry.TargetTask], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    pending = [task for task in tasks if not task.submitted]
-    several_groups = len({(task.campaign_id, task.group_id) for task in tasks}) > 1
-    departments = "、".join(dict.fromkeys(task.department_name for task in tasks))
-    pages = max(1, -(-len(tasks) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    rows = []
-    for task in tasks[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
-        prefix = t("entry.group_prefix", lang, group=task.group_number) if several_groups else ""
-        name = _short(task.target_name)
-        label = t("entry.target_done", lang, prefix=prefix, name=name) if task.submitted else \
-            t("entry.target_button", lang, prefix=prefix, name=name, answered=task.answered, total=task.total)
-        rows.append([InlineKeyboardButton(label, callback_data=f"ent:t:{task.group_target_id}")])
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton(t("entry.prev_page", lang), callback_data=f"ent:p:{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton(t("entry.next_page", lang), callback_data=f"ent:p:{page + 1}"))
-    if nav:
-        rows.append(nav)
-    key = "entry.choose_target" if pending else "entry.all_submitted"
-    text = t(key, lang, department=departments, pending=len(pending), total=len(tasks))
-    if pages > 1:
-        text += "\n" + t("entry.page", lang, page=page + 1, pages=pages)
-    return text, InlineKeyboardMarkup(rows)
-
-
-def _date_view(task: result_entry.TargetTask, lang: str, today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
-    gt = task.group_target_id
-    current = task.inspection_date(today)
-    choices = result_entry.date_choices(task.window_start, task.window_end, today)
-    buttons = [InlineKeyboardButton(("✓ " if d == current else "") + d.strftime("%m-%d"),
-                                    callback_data=f"ent:dd:{gt}:{d.strftime('%Y%m%d')}") for d in choices]
-    rows = [buttons[i:i + DATE_COLUMNS] for i in range(0, len(buttons), DATE_COLUMNS)]
-    rows.append([InlineKeyboardButton(t("entry.summary_back_button", lang), callback_data=f"ent:v:{gt}")])
-    text = t("entry.pick_date", lang, target=task.target_name, start=task.window_start.isoformat(),
-             end=task.window_end.isoformat(), date=current.isoformat())
-    return text, InlineKeyboardMarkup(rows)
-
-
-def _pick_item_view(task: result_entry.TargetTask, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    gt = task.group_target_id
-    rows = [[InlineKeyboardButton(t("entry.pick_item_button", lang, n=n, item=_short(item.name),
-                                    code=item.code if item.code is not None else "—"),
-                                  callback_data=f"ent:e:{gt}:{item.item_id}")]
-            for n, item in enumerate(task.items, 1)]
-    rows.append([InlineKeyboardButton(t("entry.summary_back_button", lang), callback_data=f"ent:v:{gt}")])
-    return t("entry.pick_item", lang, target=task.target_name), InlineKeyboardMarkup(rows)
-
-
 async def _show_next(update: Update, context: Ctx, lang: str, task: result_entry.TargetTask, *,
                      edit: bool = False) -> EntryState:
     """Ask what the task needs next: the first unanswered item (or its note), else the summary."""
     codes = context.cfg.code_set
-    show = _edit if edit else _send
+    show = edit_or_send if edit else send
     item = task.pending
     if item is None:
         _touch(context, gt=task.group_target_id, item=None)
-        text, markup = _summary_view(task, codes, lang, _today(context))
+        text, markup = views.summary_view(task, codes, lang, today(context))
         await show(update, text, markup)
         return EntryState.CONFIRMING
     _touch(context, gt=task.group_target_id, item=item.item_id)
     if item.code is not None:  # a code without its note (e.g. the phone dropped off): ask for the note
-        text, markup = _note_view(task, item, codes, lang)
-        message = await _send(update, text, markup)
+        text, markup = views.note_view(task, item, codes, lang)
+        message = await send(update, text, markup)
         _touch(context, msg=message.message_id)
         return EntryState.TYPING_NOTE
-    await show(update, _item_text(task, item, codes, lang), _codes_markup(task, item.item_id, codes, lang))
+    await show(update, views.item_text(task, item, codes, lang), views.codes_markup(task, item.item_id, codes, lang))
     return EntryState.CHOOSING_CODE
 
 
@@ -293,11 +147,11 @@ async def _show_list(update: Update, context: Ctx, actor: Actor, lang: str, *, p
             tasks = result_entry.tasks_for(session, actor.person.id)
     if not tasks:
         context.user_data.pop(KEY, None)
-        await (_edit if edit else _send)(update, t("entry.no_tasks", lang))
+        await (edit_or_send if edit else send)(update, t("entry.no_tasks", lang))
         return END
     _touch(context, gt=None, item=None, page=page)
-    text, markup = _list_view(tasks, page, lang)
-    await (_edit if edit else _send)(update, text, markup)
+    text, markup = views.list_view(tasks, page, lang)
+    await (edit_or_send if edit else send)(update, text, markup)
     return EntryState.CHOOSING_TARGET
 
 
@@ -316,7 +170,7 @@ async def enter_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> ob
         return await _show_list(update, context, actor, lang, tasks=tasks)
     resumed = task.answered > 0 or any(i.code is not None for i in task.items)
     header = "entry.resume" if resumed else "entry.target_chosen"
-    await _send(update, t(header, lang, target=task.target_name, number=task.campaign_number,
+    await send(update, t(header, lang, target=task.target_name, number=task.campaign_number,
                           group=task.group_number, answered=task.answered, total=task.total))
     return await _show_next(update, context, lang, task)
 
@@ -379,7 +233,7 @@ async def _load_open(update: Update, context: Ctx, actor: Actor, lang: str, gt: 
             refusal = _refusal(exc, lang, context)
     if refusal is None and task.submitted:
         refusal = t("entry.refused.submitted", lang, name=task.submitted_by, at=_when(task.submitted_at, context),
-                    department=task.department_name, target=_short(task.target_name, 40))
+                    department=task.department_name, target=views.short_name(task.target_name, 40))
     if refusal is not None:
         await refuse(update, refusal)
         return None
@@ -390,7 +244,7 @@ async def _choose_target(update: Update, context: Ctx, actor: Actor, lang: str, 
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
-    await _answer_and_edit(update, t("entry.target_chosen", lang, target=task.target_name,
+    await answer_and_edit(update, t("entry.target_chosen", lang, target=task.target_name,
                                      number=task.campaign_number, group=task.group_number,
                                      answered=task.answered, total=task.total))
     return await _show_next(update, context, lang, task)
@@ -442,14 +296,14 @@ async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
     item = task.item(item_id)
-    text, markup = _note_view(task, item, codes, lang)
+    text, markup = views.note_view(task, item, codes, lang)
     query = update.callback_query
     if query is not None and query.message is not None:  # the item's message becomes its note prompt
-        await _answer_and_edit(update, text, markup)
+        await answer_and_edit(update, text, markup)
         msg = query.message.message_id
     else:
-        await _answer(update)
-        msg = (await _send(update, text, markup)).message_id
+        await answer(update)
+        msg = (await send(update, text, markup)).message_id
     _touch(context, gt=gt, item=item_id, msg=msg)
     return EntryState.TYPING_NOTE
 
@@ -460,7 +314,7 @@ async def _skip(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, 
     if task is None:
         return None
     _state(context).pop("msg", None)
-    await _answer_and_edit(update, _done_text(task, task.item(item_id), context.cfg.code_set, lang))
+    await answer_and_edit(update, views.done_text(task, task.item(item_id), context.cfg.code_set, lang))
     return await _show_next(update, context, lang, task)
 
 
@@ -473,9 +327,9 @@ async def _ask_item(update: Update, context: Ctx, actor: Actor, lang: str, gt: i
         await refuse(update, t("entry.refused.not_your_item", lang))
         return None
     codes = context.cfg.code_set
-    await _answer(update)
+    await answer(update)
     _touch(context, gt=gt, item=item_id)
-    await _edit(update, _item_text(task, task.item(item_id), codes, lang), _codes_markup(task, item_id, codes, lang))
+    await edit_or_send(update, views.item_text(task, task.item(item_id), codes, lang), views.codes_markup(task, item_id, codes, lang))
     return EntryState.CHOOSING_CODE
 
 
@@ -483,10 +337,10 @@ async def _pick_item(update: Update, context: Ctx, actor: Actor, lang: str, gt: 
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
-    await _answer(update)
+    await answer(update)
     _touch(context, gt=gt, item=None)
-    text, markup = _pick_item_view(task, lang)
-    await _edit(update, text, markup)
+    text, markup = views.pick_item_view(task, lang)
+    await edit_or_send(update, text, markup)
     return EntryState.CONFIRMING
 
 
@@ -494,10 +348,10 @@ async def _pick_date(update: Update, context: Ctx, actor: Actor, lang: str, gt: 
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
-    await _answer(update)
+    await answer(update)
     _touch(context, gt=gt, item=None)
-    text, markup = _date_view(task, lang, _today(context))
-    await _edit(update, text, markup)
+    text, markup = views.date_view(task, lang, today(context))
+    await edit_or_send(update, text, markup)
     return EntryState.CONFIRMING
 
 
@@ -508,10 +362,10 @@ async def _set_date(update: Update, context: Ctx, actor: Actor, lang: str, gt: i
         await refuse(update, t("error.stale_button", lang))
         return None
     task, _refused = await _write(update, context, lang, result_entry.set_inspection_date, person_id=actor.person.id,
-                                  group_target_id=gt, day=day, today=_today(context))
+                                  group_target_id=gt, day=day, today=today(context))
     if task is None:
         return None
-    await _answer(update)
+    await answer(update)
     return await _show_next(update, context, lang, task, edit=True)
 
 
@@ -519,7 +373,7 @@ async def _view(update: Update, context: Ctx, actor: Actor, lang: str, gt: int) 
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
-    await _answer(update)
+    await answer(update)
     return await _show_next(update, context, lang, task, edit=True)
 
 
@@ -530,7 +384,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
             with context.sessions.begin() as session:
                 try:
                     outcome = result_entry.submit(session, person_id=actor.person.id, group_target_id=gt,
-                                           today=_today(context), codes=context.cfg.code_set,
+                                           today=today(context), codes=context.cfg.code_set,
                                            lang=context.cfg.bot.language)
                 except result_entry.EntryRefused as exc:
                     refusal = _refusal(exc, lang, context)
@@ -545,7 +399,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
     if refusal is not None:
         await refuse(update, refusal)
         return None
-    await _answer(update, t("entry.submitted_alert", lang))
+    await answer(update, t("entry.submitted_alert", lang))
     codes = context.cfg.code_set
     task = outcome.task
     leader = t("entry.leader_told", lang, leader=outcome.leader_name) if outcome.leader_notified else ""
@@ -557,7 +411,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
         text += "\n" + t("entry.followup_opened", lang, count=outcome.followups)
     if outcome.campaign_entered:
         text += "\n" + t("entry.campaign_entered", lang, number=task.campaign_number)
-    await _edit(update, text)
+    await edit_or_send(update, text)
     wake_outbox(context)
     if outcome.campaign_entered:  # the coordinators' reports, once (bot.services.report_sends: built off the event loop)
         wake_reports(context)
@@ -604,7 +458,7 @@ async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, state:
                                  group_target_id=gt, item_id=item_id, note=update.effective_message.text or "")
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
-    done = _done_text(task, task.item(item_id), context.cfg.code_set, lang)
+    done = views.done_text(task, task.item(item_id), context.cfg.code_set, lang)
     if not await _close_prompt(context, update.effective_chat.id, state, done):
         await update.effective_message.reply_text(done)
     return await _show_next(update, context, lang, task)
@@ -644,106 +498,3 @@ def entry_conversation() -> ConversationHandler:
         fallbacks=[CommandHandler("cancel", cancel_cmd), CommandHandler("enter", enter_cmd)],
     )
 
-
-# ------------------------------------------------------------------------------------------------ /tasks
-
-@permitted("tasks")
-async def tasks_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    """/tasks — each assignment: campaign, group, leader, targets with this department's status, deadlines."""
-    blocks = []
-    with context.sessions.begin() as session:
-        views = active_assignments(session, actor.person.id)
-        tasks = result_entry.tasks_for(session, actor.person.id)
-        for view in views:
-            leader = session.get(Person, view.group.leader_person_id) if view.group.leader_person_id else None
-            c = view.campaign
-            res, _pub = campaigns.provisional_marks(c, context.cfg)
-            mine = [task for task in tasks if task.group_id == view.group.id]
-            lines = []
-            for n, task in enumerate(mine, 1):
-                if task.submitted:
-                    lines.append(t("tasks.target_done", lang, n=n, name=task.target_name, by=task.submitted_by,
-                                   date=task.submitted_date.isoformat() if task.submitted_date else "—"))
-                else:
-                    lines.append(t("tasks.target_pending", lang, n=n, name=task.target_name,
-                                   answered=task.answered, total=task.total))
-            done = sum(1 for task in mine if task.submitted)
-            blocks.append(t("tasks.assignment", lang, number=c.number, title=c.title, group=view.group.number,
-                            leader=leader.name if leader else "—", department=view.assignment.department.name,
-                            start=c.window_start.isoformat(), end=c.window_end.isoformat(),
-                            due=campaigns.date_text(c.results_due, res, lang),
-                            done=done, count=len(mine), targets="\n".join(lines)))
-    if not blocks:
-        await update.effective_message.reply_text(t("tasks.none", lang))
-        return
-    for text in _paginate(t("tasks.header", lang, count=len(blocks)), blocks, t("tasks.footer", lang)):
-        await update.effective_message.reply_text(text)
-
-
-def _paginate(header: str, blocks: list[str], footer: str) -> list[str]:
-    """Blocks joined into messages below Telegram's limit; a block too long for one message is cut at lines."""
-    pieces: list[str] = []
-    for block in blocks:
-        while len(block) > MAX_MESSAGE:
-            cut = block.rfind("\n", 0, MAX_MESSAGE)
-            cut = cut if cut > 0 else MAX_MESSAGE
-            pieces.append(block[:cut])
-            block = block[cut:].lstrip("\n")
-        pieces.append(block)
-    messages, current = [], header
-    for piece in pieces + ([footer] if footer else []):
-        if len(current) + len(piece) + 2 > MAX_MESSAGE:
-            messages.append(current)
-            current = piece
-        else:
-            current += "\n\n" + piece
-    messages.append(current)
-    return messages
-
-
-# ------------------------------------------------------------------------------------------------ /progress
-
-@permitted("progress")
-async def progress_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    """/progress [campaign] — entered/expected targets per group and department, totals, the results deadline."""
-    chat = update.effective_chat
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        with context.sessions.begin() as session:
-            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-        if bound != chat.id:
-            await refuse(update, t("error.wrong_group", lang))
-            return
-    ref = " ".join(context.args or []) or None
-    with context.sessions.begin() as session:
-        try:
-            campaign = campaigns.resolve_campaign(session, ref)
-        except campaigns.CampaignChoiceError as exc:
-            messages = [exc.message(lang)]
-        else:
-            p = result_entry.progress(session, campaign.id)
-            res, _pub = campaigns.provisional_marks(campaign, context.cfg)
-            messages = _progress_messages(p, campaigns.date_text(p.results_due, res, lang), lang)
-    for text in messages:
-        await update.effective_message.reply_text(text)
-
-
-def _progress_messages(p: result_entry.Progress, due: str, lang: str) -> list[str]:
-    sep = "、" if lang == "zh" else ", "
-    header = t("progress.header", lang, number=p.number, title=p.title, state=campaigns.state_label(p.state, lang),
-               draw_id=p.draw_id or "—")
-    if p.draw_id is None:
-        return [header + "\n" + t("progress.no_draw", lang, due=due)]
-    blocks = []
-    for g in p.groups:
-        deps = sep.join(t("progress.department", lang, department=d.label, entered=d.entered, expected=d.expected)
-                        + (" ✅" if d.expected and d.entered == d.expected else "") for d in g.departments)
-        blocks.append(t("progress.group", lang, group=g.number, leader=g.leader_name or "—", targets=g.targets,
-                        entered=g.entered, expected=g.expected, departments=deps))
-    percent = round(100 * p.entered / p.expected) if p.expected else 0
-    totals = sep.join(t("progress.department", lang, department=d.label, entered=d.entered, expected=d.expected)
-                      for d in p.departments)
-    footer = t("progress.total", lang, entered=p.entered, expected=p.expected, percent=percent, departments=totals,
-               due=due)
-    if p.complete:
-        footer += "\n" + t("progress.complete", lang)
-    return _paginate(header, blocks, footer)

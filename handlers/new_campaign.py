@@ -1,4 +1,6 @@
-"""/new (guided campaign creation, SPEC §4) and /campaigns (the list with states and deadlines).
+"""/new — guided campaign creation (SPEC §4), a leader in a private chat; the same plan a plan file gives
+(`python -m bot campaign create`), checked by the same code (bot.services.campaigns). /campaigns is
+handlers.campaign_list.
 
 The draft lives in the leader's own `user_data` (persisted as JSON), so a restart loses nothing. Buttons carry
 only an index into the option lists kept in that draft (`new:dep:3`), plus the id of the message they belong to
@@ -15,23 +17,20 @@ import unicodedata
 from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import case, func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.rules import drawalgo
-from bot.services import campaigns, identity
-from bot.services.draws import drawable_target_clause
+from bot.services import campaigns
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
-from bot.texts import t
+from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.toolkit import conversation
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from models import Department, Item, Target
+from models import Department, Item
 
 DRAFT = "new_campaign"  # key in user_data
 PAGE_SIZE = 10
@@ -125,10 +124,6 @@ def _chosen_labels(lst: dict[str, Any]) -> list[str]:
     return [lst["labels"][i] for i in lst["sel"]]
 
 
-def _join(names: list[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(names)
-
-
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     try:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
@@ -156,13 +151,13 @@ async def title_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft
         await update.effective_message.reply_text(t("new.bad_title", lang, max=300))
         return None
     with context.sessions.begin() as session:
-        rows = session.execute(select(Department.id, Department.name).order_by(Department.id)).all()
+        rows = campaigns.department_options(session)
     if not rows:
         context.user_data.pop(DRAFT, None)
         await update.effective_message.reply_text(t("new.no_departments", lang))
         return END
     draft["title"] = title
-    draft["deps"] = _new_list([r.id for r in rows], [r.name for r in rows])
+    draft["deps"] = _new_list([i for i, _ in rows], [name for _, name in rows])
     await _prompt(update, draft, _departments_text(draft, lang), _toggle_keyboard("dep", draft["deps"], lang,
                                                                                   lead=True))
     return NewState.CHOOSING_DEPARTMENTS
@@ -198,25 +193,21 @@ async def departments_callback(update: Update, context: Ctx, actor: Actor, lang:
         return None
     dept_ids = [lst["ids"][i] for i in lst["sel"]]
     with context.sessions.begin() as session:
-        items = session.execute(select(Item.id, Item.name, Item.department_id)
-                                .where(Item.department_id.in_(dept_ids)).order_by(Item.id)).all()
-    by_dept: dict[int, list] = {d: [] for d in dept_ids}
-    for row in items:
-        by_dept[row.department_id].append(row)
+        by_dept = campaigns.items_by_department(session, dept_ids)
     empty = [lst["labels"][i] for i in lst["sel"] if not by_dept[lst["ids"][i]]]
     if empty:
         await answer_query(update.callback_query)
         await update.effective_message.reply_text(t("new.departments_without_items", lang,
-                                                    departments=_join(empty, lang)))
+                                                    departments=join_list(empty, lang)))
         return None
-    draft["items"] = {str(d): _new_list([r.id for r in rows], [r.name for r in rows])
+    draft["items"] = {str(d): _new_list([i for i, _ in rows], [name for _, name in rows])
                       for d, rows in by_dept.items()}
     draft["dept_ids"] = dept_ids
     draft["dept_names"] = _chosen_labels(lst)
     draft["cur"] = 0
     await answer_query(update.callback_query)
     names = [name + (t("new.lead_mark", lang) if n == 0 else "") for n, name in enumerate(draft["dept_names"])]
-    await _edit(update, t("new.departments_chosen", lang, departments=_join(names, lang)))
+    await _edit(update, t("new.departments_chosen", lang, departments=join_list(names, lang)))
     await _prompt_items(update, draft, lang)
     return NewState.CHOOSING_ITEMS
 
@@ -250,29 +241,27 @@ async def items_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         await refuse(update, t("new.need_item", lang, department=department))
         return None
     await answer_query(update.callback_query)
-    await _edit(update, t("new.items_chosen", lang, department=department, items=_join(_chosen_labels(lst), lang)))
+    await _edit(update, t("new.items_chosen", lang, department=department, items=join_list(_chosen_labels(lst), lang)))
     draft["cur"] += 1
     if draft["cur"] < len(draft["dept_ids"]):
         await _prompt_items(update, draft, lang)
         return None
 
     with context.sessions.begin() as session:
-        operating = func.sum(case((drawable_target_clause(), 1), else_=0))  # the pool a draw would see
-        rows = session.execute(select(Target.industry, operating).group_by(Target.industry)
-                               .order_by(operating.desc(), Target.industry)).all()
+        rows = campaigns.drawable_by_industry(session)  # the pool a draw would see
     if not rows:
         context.user_data.pop(DRAFT, None)
         await update.effective_message.reply_text(t("new.no_scope", lang))
         return END
-    draft["scope"] = _new_list([r[0] for r in rows], [f"{r[0]}（{int(r[1] or 0)}）" for r in rows],
-                               counts=[int(r[1] or 0) for r in rows])
+    draft["scope"] = _new_list([name for name, _ in rows], [f"{name}（{n}）" for name, n in rows],
+                               counts=[n for _, n in rows])
     await _prompt(update, draft, _scope_text(draft, lang), _toggle_keyboard("scope", draft["scope"], lang))
     return NewState.CHOOSING_SCOPE
 
 
 def _scope_text(draft: Draft, lang: str) -> str:
     chosen = [draft["scope"]["ids"][i] for i in draft["scope"]["sel"]]
-    return t("new.scope_prompt", lang, selected=_join(chosen, lang) if chosen else t("new.nothing", lang))
+    return t("new.scope_prompt", lang, selected=join_list(chosen, lang) if chosen else t("new.nothing", lang))
 
 
 @_step
@@ -291,13 +280,10 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         return None
     scope = [lst["ids"][i] for i in lst["sel"]]
     with context.sessions.begin() as session:
-        per_class = dict(session.execute(
-            select(Target.credit_class, func.count(Target.id))
-            .where(Target.industry.in_(scope), drawable_target_clause()).group_by(Target.credit_class)).all())
-    draft["class_counts"] = {(c or "-"): int(n) for c, n in per_class.items()}
+        draft["class_counts"] = campaigns.drawable_by_class(session, scope)
     draft["pool"] = sum(draft["class_counts"].values())
     await answer_query(update.callback_query)
-    await _edit(update, t("new.scope_chosen", lang, scope=_join(scope, lang), count=draft["pool"]))
+    await _edit(update, t("new.scope_chosen", lang, scope=join_list(scope, lang), count=draft["pool"]))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(f"new.mode.{m}", lang), callback_data=f"new:mode:{m}")
                                     for m in ("ratio", "count", "class")]])
     await _prompt(update, draft, t("new.sampling_prompt", lang), markup)
@@ -418,10 +404,10 @@ def _summary_text(session, context: Ctx, draft: Draft, lang: str) -> str:
     for n, (did, name) in enumerate(zip(draft["dept_ids"], draft["dept_names"]), 1):
         items = _chosen_labels(draft["items"][str(did)])
         lines.append(t("new.summary_department", lang, n=n, department=name,
-                       lead=t("new.lead_mark", lang) if n == 1 else "", items=_join(items, lang)))
+                       lead=t("new.lead_mark", lang) if n == 1 else "", items=join_list(items, lang)))
     scope = [draft["scope"]["ids"][i] for i in draft["scope"]["sel"]]
     return t("new.summary", lang, title=draft["title"], number=number, lead=draft["dept_names"][0],
-             departments="\n".join(lines), scope=_join(scope, lang),
+             departments="\n".join(lines), scope=join_list(scope, lang),
              sampling=campaigns.sampling_text(draft["sampling"], lang),
              per=cfg.rules.inspectors_per_department, groups=t("campaign.groups.all", lang),
              start=start.isoformat(), end=end.isoformat(),
@@ -543,43 +529,3 @@ def new_conversation() -> ConversationHandler:
                    CallbackQueryHandler(cancel_cmd, pattern=r"^new:cancel$")],
         allow_reentry=True,
     )
-
-
-# ------------------------------------------------------------------------------------------------ /campaigns
-
-def _entry(c, cfg, lang: str) -> str:
-    res, pub = campaigns.provisional_marks(c, cfg)
-    summary = t("campaign.list.summary_due", lang, date=c.summary_due.isoformat()) if c.summary_due else ""
-    return t("campaign.list.entry", lang, id=c.id, number=c.number, state=campaigns.state_label(c.state, lang),
-             title=c.title, lead=c.lead_department.name, start=c.window_start.isoformat(),
-             end=c.window_end.isoformat(), results_due=campaigns.date_text(c.results_due, res, lang),
-             publication_due=campaigns.date_text(c.publication_due, pub, lang), summary=summary)
-
-
-@permitted("campaigns")
-async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
-    """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
-    chat = update.effective_chat
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        # In a group only the bound group chat may use it (SPEC §2).
-        with context.sessions.begin() as session:
-            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-        if bound != chat.id:
-            await refuse(update, t("error.wrong_group", lang))
-            return
-    with context.sessions.begin() as session:
-        rows = campaigns.list_campaigns(session)
-        entries = [_entry(c, context.cfg, lang) for c in rows]
-    if not entries:
-        await update.effective_message.reply_text(t("campaign.list.empty", lang))
-        return
-    messages, current = [], t("campaign.list.header", lang, count=len(entries))
-    for entry in entries:
-        if len(current) + len(entry) + 2 > MAX_MESSAGE:
-            messages.append(current)
-            current = entry
-        else:
-            current += "\n\n" + entry
-    messages.append(current + "\n\n" + t("campaign.list.footer", lang))
-    for text in messages:
-        await update.effective_message.reply_text(text)

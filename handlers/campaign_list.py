@@ -1,0 +1,53 @@
+"""/campaigns — every campaign, newest first, with its id, state, window and deadlines (leaders, coordinators,
+heads and admins; in a private chat or the bound group)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot.runtime.app import Ctx
+from bot.services import campaigns, identity
+from bot.services.identity import Actor
+from bot.texts import t
+from handlers.common import permitted, refuse
+
+MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
+
+
+def _entry(c, cfg, lang: str) -> str:
+    res, pub = campaigns.provisional_marks(c, cfg)
+    summary = t("campaign.list.summary_due", lang, date=c.summary_due.isoformat()) if c.summary_due else ""
+    return t("campaign.list.entry", lang, id=c.id, number=c.number, state=campaigns.state_label(c.state, lang),
+             title=c.title, lead=c.lead_department.name, start=c.window_start.isoformat(),
+             end=c.window_end.isoformat(), results_due=campaigns.date_text(c.results_due, res, lang),
+             publication_due=campaigns.date_text(c.publication_due, pub, lang), summary=summary)
+
+
+@permitted("campaigns")
+async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # In a group only the bound group chat may use it (SPEC §2).
+        with context.sessions.begin() as session:
+            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
+        if bound != chat.id:
+            await refuse(update, t("error.wrong_group", lang))
+            return
+    with context.sessions.begin() as session:
+        rows = campaigns.list_campaigns(session)
+        entries = [_entry(c, context.cfg, lang) for c in rows]
+    if not entries:
+        await update.effective_message.reply_text(t("campaign.list.empty", lang))
+        return
+    messages, current = [], t("campaign.list.header", lang, count=len(entries))
+    for entry in entries:
+        if len(current) + len(entry) + 2 > MAX_MESSAGE:
+            messages.append(current)
+            current = entry
+        else:
+            current += "\n\n" + entry
+    messages.append(current + "\n\n" + t("campaign.list.footer", lang))
+    for text in messages:
+        await update.effective_message.reply_text(text)
