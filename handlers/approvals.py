@@ -4,18 +4,15 @@ right (never the requester), the request's department and state are checked agai
 
 from __future__ import annotations
 
-import datetime as dt
-
 from telegram import Update
-from telegram.error import BadRequest
 
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services import approvals
 from bot.services.identity import Actor
 from bot.services.refusal import Refusal
 from bot.texts import t
 from handlers.common import answer_query, permitted, refuse, wake_outbox
+from handlers.toolkit import edit, refused, today, unit_of_work
 from models import Person
 
 
@@ -26,25 +23,15 @@ async def decide_callback(update: Update, context: Ctx, actor: Actor, lang: str)
     if press is None:
         await refuse(update, t("error.stale_button", lang))
         return
-    today = dt.datetime.now(context.cfg.tz).date()
-    with context.sessions.begin() as session:
-        approver = session.get(Person, actor.person.id) if actor.person else None
-        try:
-            note = approvals.decide(session, press, approver=approver, cfg=context.cfg, today=today, lang=lang)
-        except Refusal as exc:
-            session.rollback()
-            refusal = exc.text(lang)
-        else:
-            refusal = None
-            exactly_once.mark_processed(session, update.update_id)
-    if refusal is not None:
-        await refuse(update, refusal)
+    try:
+        with unit_of_work(update, context) as session:
+            approver = session.get(Person, actor.person.id) if actor.person else None
+            note = approvals.decide(session, press, approver=approver, cfg=context.cfg, today=today(context),
+                                    lang=lang)
+    except Refusal as exc:
+        await refused(update, lang, exc)
         return
     await answer_query(query)
     text = f"{query.message.text}\n\n{note}" if query.message and query.message.text else note
-    try:
-        await query.edit_message_text(text)  # no markup: the buttons go
-    except BadRequest as exc:  # "message is not modified" when a button is pressed twice
-        if "not modified" not in str(exc).lower():
-            raise
+    await edit(update, text)  # no markup: the buttons go
     wake_outbox(context)

@@ -20,7 +20,6 @@ from typing import Any, Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services import approvals, corrections
 from bot.services.corrections import CorrectionError
@@ -29,7 +28,7 @@ from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short)
+from handlers.toolkit import callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short, unit_of_work
 from models import Person, Result, Submission
 
 CORRECT = "correct"  # user_data key of the /correct draft
@@ -286,20 +285,18 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
         await _stale(update, lang)
         return None
     cfg = context.cfg
-    with context.sessions.begin() as session:
-        person = _person(session, actor)
-        try:
+    error = None
+    try:
+        with unit_of_work(update, context) as session:
             correction = corrections.request_correction(
-                session, person=person, result_id=int(draft.get("result") or 0), new_code=int(draft.get("code") or 0),
-                reason=draft.get("reason") or "", new_note=draft.get("note"), cfg=cfg)
-        except CorrectionError as exc:
-            session.rollback()
-            error = t(exc.key, lang, **exc.params)
-        else:
-            error = None
+                session, person=_person(session, actor), result_id=int(draft.get("result") or 0),
+                new_code=int(draft.get("code") or 0), reason=draft.get("reason") or "", new_note=draft.get("note"),
+                cfg=cfg)
             heads = approvals.ask(session, approvals.CORRECTION, correction.id, cfg)
-            exactly_once.mark_processed(session, update.update_id)
-            reply = t("correct.filed", lang, correction_id=correction.id, approvers=join_list((h.name for h in heads), lang))
+            reply = t("correct.filed", lang, correction_id=correction.id,
+                      approvers=join_list((h.name for h in heads), lang))
+    except CorrectionError as exc:
+        error = exc.text(lang)
     context.user_data.pop(CORRECT, None)
     await drop_buttons(update)
     if error is not None:

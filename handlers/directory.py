@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.rules import permissions
@@ -16,6 +16,7 @@ from bot.services import directory_search
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
+from handlers.toolkit import page_buttons
 from handlers.common import answer_query, permitted, refuse, role_labels
 
 KINDS = ("targets", "people", "items")
@@ -54,11 +55,7 @@ def _render(kind: str, session, query: str, page: int, lang: str) -> tuple[str, 
 
 
 def _keyboard(kind: str, token: str, result: directory_search.Page, lang: str) -> InlineKeyboardMarkup | None:
-    buttons = []
-    if result.page > 1:
-        buttons.append(InlineKeyboardButton(t("dir.prev", lang), callback_data=f"dir:{kind}:{result.page - 1}:{token}"))
-    if result.page < result.pages:
-        buttons.append(InlineKeyboardButton(t("dir.next", lang), callback_data=f"dir:{kind}:{result.page + 1}:{token}"))
+    buttons = page_buttons(result.page, result.pages, f"dir:{kind}:{{page}}:{token}", lang)
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot.services import campaigns, draws, identity
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.draw_announcements import enqueue_draw_notices
 from bot.rules.drawalgo import DrawError
 from bot.services.identity import Actor
 from bot.texts import t
+from bot.services.refusal import Refusal
+from handlers.toolkit import unit_of_work
 from handlers.common import permitted, wake_outbox
 from models import Draw
 
@@ -55,25 +56,20 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
 
     def run() -> str:
         # A thread: freezing and ranking a large pool takes seconds; other users keep being served.
-        with context.sessions.begin() as session:
-            try:
+        try:
+            with unit_of_work(update, context) as session:
                 campaign = campaigns.resolve_campaign(session, ref)
-            except campaigns.CampaignChoiceError as exc:
-                return exc.message(lang)
-            try:
-                draw = draws.perform_draw(session, campaign, cfg=cfg, person_id=actor.person.id if actor.person else None,
-                                          actor=actor.label, public_text=public_text, reason=reason)
-            except DrawError as exc:
-                session.rollback()
-                return t("draw.failed", lang, reason=_draw_error_text(exc, lang))
-            except draws.DrawRefused as exc:
-                session.rollback()
-                return t(exc.key, lang, **exc.params)
-            group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
-            enqueue_draw_notices(session, draw, campaign, cfg=cfg, group_chat_id=group_id,
-                                 requester_chat_id=actor.telegram_id, who=who)
-            exactly_once.mark_processed(session, update.update_id)
-            return ""
+                draw = draws.perform_draw(session, campaign, cfg=cfg,
+                                          person_id=actor.person.id if actor.person else None, actor=actor.label,
+                                          public_text=public_text, reason=reason)
+                group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
+                enqueue_draw_notices(session, draw, campaign, cfg=cfg, group_chat_id=group_id,
+                                     requester_chat_id=actor.telegram_id, who=who)
+        except DrawError as exc:  # the plan cannot be drawn (a group or department short): nothing was saved
+            return t("draw.failed", lang, reason=_draw_error_text(exc, lang))
+        except Refusal as exc:  # no such campaign, not drawable now, a re-draw without a reason
+            return exc.text(lang)
+        return ""
 
     reply = await asyncio.to_thread(run)
     if reply:

@@ -38,13 +38,12 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.services import result_entry
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import answer_query, permitted, refuse, wake_outbox
 from handlers import enter_views as views
-from handlers.toolkit import answer, answer_and_edit, conversation, edit, send, today
+from handlers.toolkit import answer, answer_and_edit, conversation, edit, send, today, unit_of_work
 from handlers.report import wake_reports
 
 log = logging.getLogger(__name__)
@@ -254,16 +253,12 @@ async def _write(update: Update, context: Ctx, lang: str, action: Callable[..., 
                  **kwargs: Any) -> tuple[result_entry.TargetTask | None, result_entry.EntryRefused | None]:
     """Run a draft-writing service call in one unit of work with the update's processed marker; a refusal is
     answered (alert on a button, reply to a message) and nothing is written."""
-    with context.sessions.begin() as session:
-        try:
-            task = action(session, **kwargs)
-        except result_entry.EntryRefused as exc:
-            refused = exc
-        else:
-            exactly_once.mark_processed(session, update.update_id)
-            return task, None
-    await refuse(update, _refusal(refused, lang, context))
-    return None, refused
+    try:
+        with unit_of_work(update, context) as session:
+            return action(session, **kwargs), None
+    except result_entry.EntryRefused as exc:
+        await refuse(update, _refusal(exc, lang, context))
+        return None, exc
 
 
 async def _after_refusal(update: Update, context: Ctx, actor: Actor, lang: str,
@@ -381,16 +376,14 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
     refusal = None
     for attempt in range(1, SUBMIT_ATTEMPTS + 1):
         try:
-            with context.sessions.begin() as session:
-                try:
-                    outcome = result_entry.submit(session, person_id=actor.person.id, group_target_id=gt,
-                                           today=today(context), codes=context.cfg.code_set,
-                                           lang=context.cfg.bot.language)
-                except result_entry.EntryRefused as exc:
-                    refusal = _refusal(exc, lang, context)
-                else:
-                    exactly_once.mark_processed(session, update.update_id)
-                    tasks = result_entry.tasks_for(session, actor.person.id)  # for the list shown afterwards
+            with unit_of_work(update, context) as session:
+                outcome = result_entry.submit(session, person_id=actor.person.id, group_target_id=gt,
+                                              today=today(context), codes=context.cfg.code_set,
+                                              lang=context.cfg.bot.language)
+                tasks = result_entry.tasks_for(session, actor.person.id)  # for the list shown afterwards
+            break
+        except result_entry.EntryRefused as exc:
+            refusal = _refusal(exc, lang, context)
             break
         except IntegrityError:
             if attempt == SUBMIT_ATTEMPTS:

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.rules.codes import CodeSet
 from bot.services import result_entry
 from bot.texts import t
-from handlers.toolkit import short
+from handlers.toolkit import page_buttons, short
 
 PAGE_SIZE = 8
 DATE_COLUMNS = 4
@@ -91,11 +91,7 @@ def list_view(tasks: list[result_entry.TargetTask], page: int, lang: str) -> tup
         label = t("entry.target_done", lang, prefix=prefix, name=name) if task.submitted else \
             t("entry.target_button", lang, prefix=prefix, name=name, answered=task.answered, total=task.total)
         rows.append([InlineKeyboardButton(label, callback_data=f"ent:t:{task.group_target_id}")])
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton(t("entry.prev_page", lang), callback_data=f"ent:p:{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton(t("entry.next_page", lang), callback_data=f"ent:p:{page + 1}"))
+    nav = page_buttons(page, pages, "ent:p:{page}", lang, first=0)
     if nav:
         rows.append(nav)
     key = "entry.choose_target" if pending else "entry.all_submitted"

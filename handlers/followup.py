@@ -21,7 +21,6 @@ from typing import Any, Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services import corrections
 from bot.services.corrections import FollowUpError
@@ -30,7 +29,8 @@ from bot.texts import t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short, today)
+from handlers.toolkit import (callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short, today,
+                              unit_of_work)
 from models import Person
 
 FOLLOWUP = "followup"  # user_data key of the /followup draft
@@ -300,23 +300,21 @@ async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         return None
     close = data == "fu:close"
     day = today(context)
-    with context.sessions.begin() as session:
-        try:
+    error_key = error = None
+    try:
+        with unit_of_work(update, context) as session:
+            person = _person(session, actor)
             fu = corrections.update_followup(
-                session, int(draft.get("fid") or 0), person=_person(session, actor),
+                session, int(draft.get("fid") or 0), person=person,
                 measures=list(draft.get("measures") or []), amount=draft.get("amount"), note=draft.get("note"),
                 close=close, today=day,
                 expected_updated_at=dt.datetime.fromisoformat(draft["updated"]) if draft.get("updated") else None)
-        except FollowUpError as exc:
-            session.rollback()
-            error_key, error = exc.key, t(exc.key, lang, **exc.params)
-        else:
-            error_key = error = None
-            view = corrections.followup_view(session, fu.id, _person(session, actor))
+            view = corrections.followup_view(session, fu.id, person)
             key = "followup.closed_done" if close else "followup.saved"
             reply = t(key, lang, target=view.target.name, item=view.item.name,
                       measures=_measures_text(list(fu.measures), lang), date=day.isoformat())
-            exactly_once.mark_processed(session, update.update_id)
+    except FollowUpError as exc:
+        error_key, error = exc.key, exc.text(lang)
     if error_key == "followup.close_needs_measure":
         await refuse(update, error)  # fix it here: the summary and its buttons stay
         return None

@@ -6,10 +6,10 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.services import identity
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
+from handlers.toolkit import unit_of_work
 from handlers.common import permitted
 
 
@@ -19,9 +19,8 @@ async def bindgroup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -
     if chat is None or chat.type == ChatType.PRIVATE:
         await update.effective_message.reply_text(t("bindgroup.not_group", lang))
         return
-    with context.sessions.begin() as session:
+    with unit_of_work(update, context) as session:
         previous = identity.bind_group(session, chat.id, actor=actor.label, title=chat.title)
-        exactly_once.mark_processed(session, update.update_id)
     if previous and previous != chat.id:
         reply = t("bindgroup.moved", lang, title=chat.title or chat.id, previous=previous)
     else:

@@ -9,15 +9,24 @@ from io import BytesIO
 
 from telegram import Update
 
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.directory_import import import_workbook
 from bot.services.identity import Actor
 from bot.services.directory_template import template_workbook
 from bot.texts import t
+from handlers.toolkit import unit_of_work
 from handlers.common import permitted
 
 log = logging.getLogger(__name__)
+
+
+
+class _NotImported(Exception):
+    """Rolls the unit of work back: the import found errors (their annotated copy goes back to the admin)."""
+
+    def __init__(self, outcome):
+        super().__init__("not imported")
+        self.outcome = outcome
 
 
 @permitted("document")
@@ -39,13 +48,14 @@ async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) ->
 
     def run():
         # A thread: a 100,000-row workbook must not stall other users' updates.
-        with context.sessions.begin() as session:
-            outcome = import_workbook(session, data, actor=actor.label, filename=name, today=today, lang=lang,
-                                      max_bytes=limit)
-            if outcome.ok:
-                exactly_once.mark_processed(session, update.update_id)
-            else:
-                session.rollback()
+        try:
+            with unit_of_work(update, context) as session:
+                outcome = import_workbook(session, data, actor=actor.label, filename=name, today=today, lang=lang,
+                                          max_bytes=limit)
+                if not outcome.ok:
+                    raise _NotImported(outcome)  # all or nothing: a refused workbook changes nothing
+        except _NotImported as refused:
+            return refused.outcome
         return outcome
 
     outcome = await asyncio.to_thread(run)

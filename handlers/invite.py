@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.services import identity
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
+from handlers.toolkit import unit_of_work
 from handlers.common import permitted
 
 
@@ -22,7 +22,7 @@ async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
     if not query:
         await update.effective_message.reply_text(t("invite.usage", lang))
         return
-    with context.sessions.begin() as session:
+    with unit_of_work(update, context) as session:
         found = identity.find_person(session, query)
         if found.person is None:
             if found.candidates:
@@ -34,7 +34,6 @@ async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
         else:
             issued = identity.issue_invite(session, found.person, actor=actor.label,
                                            hours=context.cfg.rules.invite_code_hours)
-            exactly_once.mark_processed(session, update.update_id)
             expires = issued.expires_at.astimezone(context.cfg.tz).strftime("%Y-%m-%d %H:%M")
             reply = t("invite.issued", lang, name=issued.person.name, department=issued.person.department.name,
                       expires=expires, link=invite_link(context.bot.username, issued.code), code=issued.code)

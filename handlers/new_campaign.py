@@ -27,7 +27,7 @@ from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse
-from handlers.toolkit import conversation
+from handlers.toolkit import conversation, drop_buttons, page_buttons, unit_of_work
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department, Item
@@ -81,11 +81,7 @@ def _toggle_keyboard(kind: str, lst: dict[str, Any], lang: str, *, lead: bool = 
             if lead and lst["sel"][0] == i:
                 label += t("new.lead_mark", lang)
         rows.append([InlineKeyboardButton(label[:120], callback_data=f"new:{kind}:{i}")])
-    nav = []
-    if lst["page"] > 0:
-        nav.append(InlineKeyboardButton(t("new.prev_button", lang), callback_data=f"new:{kind}:p{lst['page'] - 1}"))
-    if lst["page"] < _pages(lst) - 1:
-        nav.append(InlineKeyboardButton(t("new.next_button", lang), callback_data=f"new:{kind}:p{lst['page'] + 1}"))
+    nav = page_buttons(lst["page"], _pages(lst), f"new:{kind}:p{{page}}", lang, first=0)
     if nav:
         rows.append(nav)
     rows.append([InlineKeyboardButton(t("new.done_button", lang), callback_data=f"new:{kind}:done")])
@@ -453,7 +449,7 @@ async def confirm_callback(update: Update, context: Ctx, actor: Actor, lang: str
         return None
     await answer_query(query)
     try:
-        with context.sessions.begin() as session:
+        with unit_of_work(update, context) as session:  # a re-delivered 创建 after a crash creates nothing twice
             plan = _plan_from_draft(session, draft, lang)
             outcome = campaigns.create_campaign(
                 session, plan, cfg=context.cfg, actor=actor.label, lang=lang,
@@ -468,10 +464,7 @@ async def confirm_callback(update: Update, context: Ctx, actor: Actor, lang: str
     except campaigns.PlanError as exc:
         text = t("new.failed", lang, error=str(exc))
     context.user_data.pop(DRAFT, None)
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass
+    await drop_buttons(update)
     await update.effective_message.reply_text(text)
     return END
 

@@ -12,6 +12,7 @@ from bot.rules import permissions
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import LANGS, t
+from handlers.toolkit import unit_of_work
 from handlers.common import answer_query, checks_itself, lang_of, load, permitted, refuse, role_labels
 
 
@@ -58,7 +59,7 @@ async def lang_callback(update: Update, context: Ctx, actor: Actor, lang: str) -
 
 
 async def _set(update: Update, context: Ctx, actor: Actor, choice: str) -> None:
-    with context.sessions.begin() as session:
+    with unit_of_work(update, context) as session:
         identity.set_language(session, actor.telegram_id, choice)
     await update.effective_message.reply_text(t("lang.set", choice))
 

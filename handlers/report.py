@@ -22,10 +22,11 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.services import campaigns, identity, outbox, publication, report_data, report_sends
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
+from bot.services.refusal import Refusal
+from handlers.toolkit import unit_of_work
 from handlers.common import permitted, refuse, wake_outbox
 from models import utcnow
 
@@ -119,27 +120,21 @@ async def publish_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     who = actor.person.name if actor.person else str(actor.telegram_id)
     refusal = None
     outcome = None
-    with context.sessions.begin() as session:
-        group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
-        if in_group and group_id != chat.id:
-            refusal = t("report.publish.wrong_group", lang)
-        else:
-            try:
-                campaign = campaigns.resolve_campaign(session, ref)
-                outcome = publication.publish(session, campaign.id, person_id=actor.person.id, today=today, cfg=cfg)
-            except campaigns.CampaignChoiceError as exc:
-                refusal = exc.message(lang)
-            except publication.PublishRefused as exc:  # raised before anything was written
-                refusal = t(exc.key, lang, **exc.params)
-            else:
-                if group_id:
-                    glang = cfg.bot.language
-                    outbox.enqueue(session, chat_id=group_id, dedup_key=f"publish:{outcome.campaign_id}:{today}:group",
-                                   text=t("report.publish.group", glang, number=outcome.number, title=outcome.title,
-                                          date=today.isoformat(), targets=outcome.targets,
-                                          problems=outcome.problems, who=who,
-                                          late=publication.lateness_text(outcome, glang)))
-                exactly_once.mark_processed(session, update.update_id)
+    try:
+        with unit_of_work(update, context) as session:
+            group_id = identity.group_chat_id(session, cfg.bot.group_chat_id)
+            if in_group and group_id != chat.id:
+                raise Refusal("report.publish.wrong_group")
+            campaign = campaigns.resolve_campaign(session, ref)
+            outcome = publication.publish(session, campaign.id, person_id=actor.person.id, today=today, cfg=cfg)
+            if group_id:
+                glang = cfg.bot.language
+                outbox.enqueue(session, chat_id=group_id, dedup_key=f"publish:{outcome.campaign_id}:{today}:group",
+                               text=t("report.publish.group", glang, number=outcome.number, title=outcome.title,
+                                      date=today.isoformat(), targets=outcome.targets, problems=outcome.problems,
+                                      who=who, late=publication.lateness_text(outcome, glang)))
+    except Refusal as exc:  # no such campaign, published already, results missing: nothing was written
+        refusal = exc.text(lang)
     if refusal is not None:
         await refuse(update, refusal)
         return

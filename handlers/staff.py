@@ -8,10 +8,11 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services import approvals, campaigns, draws, identity, outbox, staffing
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import join_list, t
+from bot.services.refusal import Refusal
+from handlers.toolkit import unit_of_work
 from handlers.common import answer_query, permitted, refuse, wake_outbox
 from models import Person
 
@@ -27,29 +28,21 @@ async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
     if len(args) < 2 or not args[0].isdigit():
         await update.effective_message.reply_text(t("leader.usage", lang))
         return
-    with context.sessions.begin() as session:
-        try:
+    try:
+        with unit_of_work(update, context) as session:
             campaign = campaigns.resolve_campaign(session, ref)
-        except campaigns.CampaignChoiceError as exc:
-            reply = exc.message(lang)
-        else:
             draw = draws.current_draw(session, campaign.id)
             if draw is None:
-                reply = t("leader.no_draw", lang)
-            else:
-                try:
-                    group, person = staffing.set_leader(session, draw=draw, group_number=int(args[0]),
-                                                        query=" ".join(args[1:]), actor=actor.label)
-                except staffing.StaffError as exc:
-                    reply = t(exc.key, lang, **exc.params)
-                else:
-                    text = t("leader.changed", lang, number=campaign.number, group=group.number, name=person.name,
-                             department=person.department.label)
-                    group_chat = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-                    if group_chat and group_chat != update.effective_chat.id:
-                        outbox.enqueue(session, chat_id=group_chat, text=text)
-                    exactly_once.mark_processed(session, update.update_id)
-                    reply = text
+                raise staffing.StaffError("leader.no_draw")
+            group, person = staffing.set_leader(session, draw=draw, group_number=int(args[0]),
+                                                query=" ".join(args[1:]), actor=actor.label)
+            reply = t("leader.changed", lang, number=campaign.number, group=group.number, name=person.name,
+                      department=person.department.label)
+            group_chat = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
+            if group_chat and group_chat != update.effective_chat.id:
+                outbox.enqueue(session, chat_id=group_chat, text=reply)
+    except Refusal as exc:
+        reply = exc.text(lang)
     await update.effective_message.reply_text(reply)
     wake_outbox(context)
 
@@ -119,19 +112,15 @@ async def _file(update: Update, context: Ctx, actor: Actor, lang: str, kind: str
                 target_id: int | None) -> None:
     reason = context.user_data.get(_REASON, "")
     refusal = None
-    with context.sessions.begin() as session:
-        person = session.get(Person, actor.person.id)
-        try:
-            req = staffing.file_request(session, person=person, assignment_id=assignment_id, kind=kind,
-                                        reason=reason, target_id=target_id)
-        except staffing.StaffError as exc:
-            session.rollback()
-            refusal = t(exc.key, lang, **exc.params)
-        else:
+    try:
+        with unit_of_work(update, context) as session:
+            req = staffing.file_request(session, person=session.get(Person, actor.person.id),
+                                        assignment_id=assignment_id, kind=kind, reason=reason, target_id=target_id)
             heads = approvals.ask(session, approvals.STAFF, req.id, context.cfg)
-            exactly_once.mark_processed(session, update.update_id)
             reply = t("staff.filed", lang, request_id=req.id, approvers=join_list((h.name for h in heads), lang))
-            context.user_data.pop(_REASON, None)
+        context.user_data.pop(_REASON, None)
+    except Refusal as exc:
+        refusal = exc.text(lang)
     if refusal is not None:
         await refuse(update, refusal)
         return

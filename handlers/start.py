@@ -6,9 +6,9 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.services import identity
-from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
 from bot.texts import normalize_lang, t
+from handlers.toolkit import unit_of_work
 from handlers.common import checks_itself, lang_of, load, role_labels
 
 _REFUSALS = {
@@ -41,11 +41,10 @@ async def start_cmd(update: Update, context: Ctx) -> None:
             await message.reply_text(t("unknown_user", lang))
         return
     user = update.effective_user
-    with context.sessions.begin() as session:
+    with unit_of_work(update, context) as session:
         outcome = identity.redeem_invite(session, code, user.id,
                                          language=normalize_lang(user.language_code))
         if outcome.status == "ok":
-            exactly_once.mark_processed(session, update.update_id)
             person = outcome.person
             roles = identity.load_actor(session, user.id, context.cfg.access.admins).roles
             lang = person.language or lang

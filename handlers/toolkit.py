@@ -151,13 +151,14 @@ def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int,
     return items[(page - 1) * size: page * size], page, pages
 
 
-def page_buttons(page: int, pages: int, data: str, lang: str) -> list[InlineKeyboardButton]:
-    """‹ 上一页 / 下一页 › for page `page` of `pages`; `data` is the callback data with `{page}` in it."""
+def page_buttons(page: int, pages: int, data: str, lang: str, *, first: int = 1) -> list[InlineKeyboardButton]:
+    """‹ 上一页 / 下一页 › for page `page` of `pages` (numbered from `first`); `data` is the callback data with
+    `{page}` in it. Empty when everything fits on one page."""
     row = []
-    if page > 1:
-        row.append(InlineKeyboardButton(t("dir.prev", lang), callback_data=data.format(page=page - 1)))
-    if page < pages:
-        row.append(InlineKeyboardButton(t("dir.next", lang), callback_data=data.format(page=page + 1)))
+    if page > first:
+        row.append(InlineKeyboardButton(t("page.prev", lang), callback_data=data.format(page=page - 1)))
+    if page < first + pages - 1:
+        row.append(InlineKeyboardButton(t("page.next", lang), callback_data=data.format(page=page + 1)))
     return row
 
 

@@ -220,8 +220,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "new.lead_mark": {"zh": "（牵头）", "en": " (lead)"},
     "new.nothing": {"zh": "无", "en": "none"},
     "new.done_button": {"zh": "完成", "en": "Done"},
-    "new.prev_button": {"zh": "‹ 上一页", "en": "‹ Previous"},
-    "new.next_button": {"zh": "下一页 ›", "en": "Next ›"},
     "new.need_department": {"zh": "请至少选择一个单位。", "en": "Choose at least one department."},
     "new.need_inspectors": {
         "zh": "每个检查对象至少需要 {min} 名检查人员：每单位抽 {per} 人，请至少选择 {n} 个单位。",

@@ -175,8 +175,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "dir.no_results": {"zh": "没有找到匹配的记录。", "en": "Nothing matches."},
     "dir.page": {"zh": "第 {page}/{pages} 页，共 {total} 条", "en": "page {page}/{pages}, {total} in all"},
-    "dir.prev": {"zh": "‹ 上一页", "en": "‹ previous"},
-    "dir.next": {"zh": "下一页 ›", "en": "next ›"},
+    "page.prev": {"zh": "‹ 上一页", "en": "‹ previous"},
+    "page.next": {"zh": "下一页 ›", "en": "next ›"},
     "dir.targets_title": {"zh": "检查对象“{query}”：", "en": "Targets matching “{query}”:"},
     "dir.target_line": {
         "zh": "{n}. {name}\n   {uscc}{regno} · {industry} · 信用分类 {credit} · {status}\n   {address}",

@@ -20,8 +20,6 @@ TEXTS: dict[str, dict[str, str]] = {
               "{pending} not submitted).",
     },
     "entry.page": {"zh": "第 {page}/{pages} 页", "en": "page {page}/{pages}"},
-    "entry.prev_page": {"zh": "‹ 上一页", "en": "‹ previous"},
-    "entry.next_page": {"zh": "下一页 ›", "en": "next ›"},
     "entry.group_prefix": {"zh": "{group}组·", "en": "G{group}·"},
     "entry.target_button": {"zh": "{prefix}{name} {answered}/{total}", "en": "{prefix}{name} {answered}/{total}"},
     "entry.target_done": {"zh": "✅ {prefix}{name}", "en": "✅ {prefix}{name}"},
