@@ -1,6 +1,10 @@
 """/enter — guided result entry (SPEC §6), an inspector in a private chat. What each step shows is
 handlers.enter_views'; /tasks and /progress are handlers.tasks.
 
+Longer than the ~400 lines a handler module keeps to, on purpose: it is one flow — eleven kinds of button and
+two typed answers, routed by `entry_callback` through one draft — and its texts and keyboards already live apart
+(handlers.enter_views); cutting the steps into several modules would scatter the flow chart below.
+
 The database is the source of truth: drafts are saved at every answer (bot.services.result_entry), and where the conversation
 stands is derived from them — `/enter` after a restart (even one that lost PTB's conversation state) resumes at
 the first unanswered item of the target the inspector was on. The conversation state only routes typed text

@@ -622,3 +622,26 @@ def drawable_by_class(session: Session, industries: list[str]) -> dict[str, int]
                            .where(Target.industry.in_(industries), drawable_target_clause())
                            .group_by(Target.credit_class)).all()
     return {(c or "-"): int(n) for c, n in rows}
+
+
+def plan_from_choices(session: Session, *, title: str, department_ids: list[int], item_ids: dict[int, list[int]],
+                      scope: list[str], start: dt.date, end: dt.date, sampling: dict[str, Any],
+                      lang: str) -> dict[str, Any]:
+    """The plan of SPEC §4 from /new's choices (ids), re-read from the database now: a department or item deleted
+    since it was offered is a PlanError, as in a plan file. The first department leads."""
+    departments: list[Department] = []
+    items: dict[str, list[str]] = {}
+    for did in department_ids:
+        dept = session.get(Department, did)
+        if dept is None:
+            raise PlanError("departments", t("campaign.plan.gone", lang))
+        chosen = []
+        for item_id in item_ids.get(did, []):
+            item = session.get(Item, item_id)
+            if item is None or item.department_id != dept.id:
+                raise PlanError(f"items.{dept.name}", t("campaign.plan.gone", lang))
+            chosen.append(item.name)
+        departments.append(dept)
+        items[dept.name] = chosen
+    return {"title": title, "lead": departments[0].name, "departments": [d.name for d in departments],
+            "scope": scope, "window": {"start": start, "end": end}, "sampling": sampling, "items": items}
