@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sqlalchemy import select
 from telegram import Update
 
 from bot.services import campaigns, draws, identity
@@ -17,7 +16,6 @@ from bot.texts import t
 from bot.services.refusal import Refusal
 from handlers.toolkit import unit_of_work
 from handlers.common import permitted, wake_outbox
-from models import Draw
 
 _KEYWORDS = re.compile(r"\b(public|reason)=", re.IGNORECASE)
 
@@ -82,21 +80,7 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
 async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     arg = (context.args or [None])[0]
     with context.sessions.begin() as session:
-        draw = None
-        if arg and arg.isdigit():
-            draw = session.get(Draw, int(arg))
-        elif arg is None:
-            try:
-                campaign = campaigns.resolve_campaign(session, None)
-                draw = draws.current_draw(session, campaign.id)
-            except campaigns.CampaignChoiceError:
-                draw = session.scalar(select(Draw).order_by(Draw.id.desc()).limit(1))
-        else:
-            try:
-                campaign = campaigns.resolve_campaign(session, arg)
-                draw = draws.current_draw(session, campaign.id)
-            except campaigns.CampaignChoiceError:
-                draw = None
+        draw = draws.draw_for_reference(session, arg)
         if draw is None:
             reply = t("verify.no_draw", lang)
         else:

@@ -21,7 +21,7 @@ from telegram import InputFile, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.services import campaigns, identity, outbox, publication, report_data, report_sends
+from bot.services import campaigns, identity, publication, report_data, report_sends
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import t
@@ -127,12 +127,7 @@ async def publish_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
                 raise Refusal("report.publish.wrong_group")
             campaign = campaigns.resolve_campaign(session, ref)
             outcome = publication.publish(session, campaign.id, person_id=actor.person.id, today=today, cfg=cfg)
-            if group_id:
-                glang = cfg.bot.language
-                outbox.enqueue(session, chat_id=group_id, dedup_key=f"publish:{outcome.campaign_id}:{today}:group",
-                               text=t("report.publish.group", glang, number=outcome.number, title=outcome.title,
-                                      date=today.isoformat(), targets=outcome.targets, problems=outcome.problems,
-                                      who=who, late=publication.lateness_text(outcome, glang)))
+            publication.tell_group(session, outcome, group_chat_id=group_id, cfg=cfg, today=today, who=who)
     except Refusal as exc:  # no such campaign, published already, results missing: nothing was written
         refusal = exc.text(lang)
     if refusal is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.services import approvals, campaigns, draws, identity, outbox, staffing
+from bot.services import approvals, campaigns, draws, identity, staffing
 from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import join_list, t
@@ -38,9 +38,8 @@ async def leader_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                                                 query=" ".join(args[1:]), actor=actor.label)
             reply = t("leader.changed", lang, number=campaign.number, group=group.number, name=person.name,
                       department=person.department.label)
-            group_chat = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-            if group_chat and group_chat != update.effective_chat.id:
-                outbox.enqueue(session, chat_id=group_chat, text=reply)
+            staffing.tell_group(session, reply, except_chat=update.effective_chat.id,
+                                group_chat_id=identity.group_chat_id(session, context.cfg.bot.group_chat_id))
     except Refusal as exc:
         reply = exc.text(lang)
     await update.effective_message.reply_text(reply)

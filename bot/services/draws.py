@@ -38,6 +38,20 @@ def current_draw(session: Session, campaign_id: int, *options: Any) -> Draw | No
                           .order_by(Draw.id.desc()).limit(1).options(*options))
 
 
+def draw_for_reference(session: Session, ref: str | None) -> Draw | None:
+    """The draw `/verify [ref]` means: a draw id; a campaign (id or number) → its current draw; nothing → the
+    current draw of the one open campaign, else the newest draw of all. None when there is no such draw."""
+    from bot.services import campaigns
+
+    if ref and ref.isdigit():
+        return session.get(Draw, int(ref))
+    try:
+        campaign = campaigns.resolve_campaign(session, ref)
+    except campaigns.CampaignChoiceError:
+        return session.scalar(select(Draw).order_by(Draw.id.desc()).limit(1)) if ref is None else None
+    return current_draw(session, campaign.id)
+
+
 def _over_annual_limit(session: Session, campaign: Campaign, limit: int) -> set[int]:
     """Targets already in `limit` drawn (not superseded) campaigns whose window starts in the same year."""
     year = campaign.window_start.year

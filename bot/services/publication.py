@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services.refusal import Refusal
-from bot.services import audit
+from bot.services import audit, outbox
 from bot.config import Config
 from bot.services.result_entry import progress
 from bot.texts import t
@@ -95,3 +95,15 @@ def lateness_text(outcome: PublishOutcome, lang: str) -> str:
     if outcome.late_workdays:
         return t("report.publish.late", lang, workdays=outcome.late_workdays, due=due.isoformat())
     return t("report.publish.late_days", lang, days=outcome.late_days, due=due.isoformat())
+
+
+def tell_group(session: Session, outcome: PublishOutcome, *, group_chat_id: int | None, cfg: Config, today: dt.date,
+               who: str) -> None:
+    """The line in the bound group that the campaign is published (once per campaign and day)."""
+    if not group_chat_id:
+        return
+    lang = cfg.bot.language
+    outbox.enqueue(session, chat_id=group_chat_id, dedup_key=f"publish:{outcome.campaign_id}:{today}:group",
+                   text=t("report.publish.group", lang, number=outcome.number, title=outcome.title,
+                          date=today.isoformat(), targets=outcome.targets, problems=outcome.problems, who=who,
+                          late=lateness_text(outcome, lang)))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from bot.services import audit
+from bot.services import audit, outbox
 from bot.services.approvers import check_may_decide, require_approvers
 from bot.services.refusal import Refusal
 from bot.rules import drawalgo
@@ -202,6 +202,12 @@ def _first_lead_inspector(session: Session, group: DrawGroup, campaign: Campaign
     lead = [a for a in rows if a.department_id == campaign.lead_department_id]
     chosen = lead or rows
     return chosen[0].person_id if chosen else None
+
+
+def tell_group(session: Session, text: str, *, group_chat_id: int | None, except_chat: int | None) -> None:
+    """A staff change announced in the bound group — unless it was made there (the reply is the announcement)."""
+    if group_chat_id and group_chat_id != except_chat:
+        outbox.enqueue(session, chat_id=group_chat_id, text=text)
 
 
 def set_leader(session: Session, *, draw: Draw, group_number: int, query: str, actor: str) -> tuple[DrawGroup, Person]:
