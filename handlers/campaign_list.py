@@ -4,13 +4,12 @@ heads and admins; in a private chat or the bound group)."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType
 
 from bot.runtime.app import Ctx
-from bot.services import campaigns, identity
+from bot.services import campaigns
 from bot.services.identity import Actor
 from bot.texts import t
-from handlers.common import permitted, refuse
+from handlers.common import permitted
 
 MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
 
@@ -27,14 +26,7 @@ def _entry(c, cfg, lang: str) -> str:
 @permitted("campaigns")
 async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/campaigns — every campaign, newest first, with its id, state, window and deadlines."""
-    chat = update.effective_chat
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        # In a group only the bound group chat may use it (SPEC §2).
-        with context.sessions.begin() as session:
-            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-        if bound != chat.id:
-            await refuse(update, t("error.wrong_group", lang))
-            return
+    # (in a group, the guard has checked it is the bound one: the table's PRIVATE_OR_GROUP)
     with context.sessions.begin() as session:
         rows = campaigns.list_campaigns(session)
         entries = [_entry(c, context.cfg, lang) for c in rows]

@@ -28,7 +28,8 @@ from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short, unit_of_work
+from handlers.toolkit import (callback_parts, cancel_flow, conversation, drop_buttons, edit, from_prompt, ints,
+                              person_of, short, unit_of_work)
 from models import Person, Result, Submission
 
 CORRECT = "correct"  # user_data key of the /correct draft
@@ -55,12 +56,6 @@ def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object
     return draft_step(key, "correct", f"{key}.expired")
 
 
-def _code_text(cfg, code: int) -> str:
-    return cfg.code_set.show(code)
-
-
-def _person(session, actor: Actor) -> Person | None:
-    return session.get(Person, actor.person.id) if actor.person else None
 
 
 def _submitter(session, result: Result) -> Person | None:
@@ -80,7 +75,7 @@ async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     """/correct — list the targets with submitted results the inspector may ask to correct."""
     context.user_data.pop(CORRECT, None)
     with context.sessions.begin() as session:
-        views = corrections.correctable_results(session, _person(session, actor))
+        views = corrections.correctable_results(session, person_of(session, actor))
     if not views:
         await update.effective_message.reply_text(t("correct.none", lang))
         return END
@@ -111,14 +106,14 @@ async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str,
     draw_id, target_id = ids
     cfg = context.cfg
     with context.sessions.begin() as session:
-        views = [v for v in corrections.correctable_results(session, _person(session, actor))
+        views = [v for v in corrections.correctable_results(session, person_of(session, actor))
                  if v.draw.id == draw_id and v.target.id == target_id]
         if views:
             first = views[0]
             chosen = t("correct.target_chosen", lang, name=first.target.name, uscc=first.target.uscc,
                        number=first.campaign.number, title=first.campaign.title)
             lines = [t("correct.item_line", lang, n=n, item=v.result.item.name,
-                       code=_code_text(cfg, v.result.code),
+                       code=cfg.code_set.show(v.result.code),
                        pending=t("correct.pending_mark", lang, correction_id=v.pending.id) if v.pending else "")
                      for n, v in enumerate(views, 1)]
             rows = [[InlineKeyboardButton(
@@ -139,7 +134,7 @@ async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str,
 
 def _current(session, actor: Actor, draft: Draft, result_id: int) -> corrections.CorrectableResult | None:
     """The result, if it is still one the caller may correct and belongs to the target chosen in this draft."""
-    view = corrections.correctable_result(session, _person(session, actor), result_id)
+    view = corrections.correctable_result(session, person_of(session, actor), result_id)
     if view is None or view.draw.id != draft.get("draw") or view.target.id != draft.get("target"):
         return None
     return view
@@ -159,12 +154,12 @@ async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
             r = view.result
             author = _submitter(session, r)
             text = t("correct.pick_code", lang, item=r.item.name, content=r.item.content or "—",
-                     code=_code_text(cfg, r.code),
+                     code=cfg.code_set.show(r.code),
                      note=t("correct.note_suffix", lang, note=r.note) if r.note else "",
                      submitter=author.name if author else "—", version=r.version)
-            rows = [[InlineKeyboardButton(short(_code_text(cfg, code), 60), callback_data=f"correct:c:{r.id}:{code}")]
+            rows = [[InlineKeyboardButton(short(cfg.code_set.show(code), 60), callback_data=f"correct:c:{r.id}:{code}")]
                     for code in cfg.code_set.codes if code != r.code]
-            chosen = t("correct.item_chosen", lang, item=r.item.name, code=_code_text(cfg, r.code))
+            chosen = t("correct.item_chosen", lang, item=r.item.name, code=cfg.code_set.show(r.code))
     if view is None:
         await _stale(update, lang)
         return None
@@ -202,7 +197,7 @@ async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         return None
     draft.update(code=code, from_code=current, note=None)
     await answer_query(update.callback_query)
-    await edit(update, t("correct.code_chosen", lang, old=_code_text(cfg, current), new=_code_text(cfg, code)))
+    await edit(update, t("correct.code_chosen", lang, old=cfg.code_set.show(current), new=cfg.code_set.show(code)))
     if cfg.code_set.is_problem(code):
         draft["note_required"] = True
         await update.effective_message.reply_text(t("correct.ask_note_required", lang, max=corrections.MAX_TEXT))
@@ -264,8 +259,8 @@ async def reason_msg(update: Update, context: Ctx, actor: Actor, lang: str, draf
         view = _current(session, actor, draft, int(draft.get("result") or 0))
         if view is not None:
             summary = t("correct.summary", lang, number=view.campaign.number, target=view.target.name,
-                        item=view.result.item.name, old=_code_text(cfg, view.result.code),
-                        new=_code_text(cfg, draft["code"]),
+                        item=view.result.item.name, old=cfg.code_set.show(view.result.code),
+                        new=cfg.code_set.show(draft["code"]),
                         note=t("correct.note_suffix", lang, note=draft["note"]) if draft.get("note") else "",
                         reason=reason)
     if view is None:
@@ -289,7 +284,7 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
     try:
         with unit_of_work(update, context) as session:
             correction = corrections.request_correction(
-                session, person=_person(session, actor), result_id=int(draft.get("result") or 0),
+                session, person=person_of(session, actor), result_id=int(draft.get("result") or 0),
                 new_code=int(draft.get("code") or 0), reason=draft.get("reason") or "", new_note=draft.get("note"),
                 cfg=cfg)
             heads = approvals.ask(session, approvals.CORRECTION, correction.id, cfg)
@@ -319,16 +314,7 @@ async def correct_press_button_msg(update: Update, context: Ctx, actor: Actor, l
 @permitted("cancel")
 async def correct_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/cancel or the 取消 button: drop the draft, change nothing."""
-    draft = context.user_data.get(CORRECT)
-    if update.callback_query is not None and (not isinstance(draft, dict) or not from_prompt(update, draft)):
-        await _stale(update, lang)  # a 取消 button of an earlier /correct must not end this one
-        return None
-    context.user_data.pop(CORRECT, None)
-    if update.callback_query:
-        await answer_query(update.callback_query)
-        await drop_buttons(update)
-    await update.effective_message.reply_text(t("correct.cancelled", lang))
-    return END
+    return await cancel_flow(update, context, lang, CORRECT, "correct.cancelled")
 
 
 def correct_conversation() -> ConversationHandler:

@@ -29,9 +29,8 @@ from bot.texts import t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (callback_parts, conversation, drop_buttons, edit, from_prompt, ints, short, today,
-                              unit_of_work)
-from models import Person
+from handlers.toolkit import (callback_parts, cancel_flow, conversation, drop_buttons, edit, from_prompt, ints,
+                              person_of, short, today, unit_of_work)
 
 FOLLOWUP = "followup"  # user_data key of the /followup draft
 MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
@@ -56,12 +55,6 @@ def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object
     return draft_step(key, "followup", f"{key}.expired")
 
 
-def _code_text(cfg, code: int) -> str:
-    return cfg.code_set.show(code)
-
-
-def _person(session, actor: Actor) -> Person | None:
-    return session.get(Person, actor.person.id) if actor.person else None
 
 
 def _no_followups(cfg, lang: str) -> str:
@@ -99,7 +92,7 @@ def _card(view: corrections.FollowUpView, cfg, lang: str) -> str:
     state = t("followup.state.closed", lang, date=fu.closed_on.isoformat() if fu.closed_on else "—") \
         if fu.state == "closed" else t("followup.state.open", lang)
     return t("followup.card", lang, number=view.campaign.number, target=view.target.name, uscc=view.target.uscc,
-             item=view.item.name, code=_code_text(cfg, r.code),
+             item=view.item.name, code=cfg.code_set.show(r.code),
              corrected=_corrected(cfg, r.code, lang),
              measures=_measures_text(list(fu.measures or []), lang),
              amount=_amount_text(fu.penalty_amount, lang), state=state, note=fu.note or "—")
@@ -110,7 +103,7 @@ async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) ->
     """/followup — the department's open follow-ups (and the latest closed ones, read-only)."""
     context.user_data.pop(FOLLOWUP, None)
     with context.sessions.begin() as session:
-        person = _person(session, actor)
+        person = person_of(session, actor)
         open_ = corrections.open_followups(session, person)
         closed = corrections.closed_followups(session, person)
         lines = [t("followup.line", lang, n=n, target=v.target.name, item=v.item.name, number=v.campaign.number,
@@ -148,7 +141,7 @@ def _load_open(session, actor: Actor, draft: Draft) -> tuple[corrections.FollowU
     """The draft's follow-up re-read now: (view, None) if still open and the caller's department's; else
     (view or None, error text key)."""
     try:
-        view = corrections.followup_view(session, int(draft.get("fid") or 0), _person(session, actor))
+        view = corrections.followup_view(session, int(draft.get("fid") or 0), person_of(session, actor))
     except FollowUpError as exc:
         return None, exc.key
     if view.followup.state != "open":
@@ -166,7 +159,7 @@ async def pick_followup_callback(update: Update, context: Ctx, actor: Actor, lan
     cfg = context.cfg
     with context.sessions.begin() as session:
         try:
-            view = corrections.followup_view(session, ids[0], _person(session, actor))
+            view = corrections.followup_view(session, ids[0], person_of(session, actor))
         except FollowUpError as exc:
             view, error = None, t(exc.key, lang, **exc.params)
         else:
@@ -303,7 +296,7 @@ async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
     error_key = error = None
     try:
         with unit_of_work(update, context) as session:
-            person = _person(session, actor)
+            person = person_of(session, actor)
             fu = corrections.update_followup(
                 session, int(draft.get("fid") or 0), person=person,
                 measures=list(draft.get("measures") or []), amount=draft.get("amount"), note=draft.get("note"),
@@ -339,16 +332,7 @@ async def followup_press_button_msg(update: Update, context: Ctx, actor: Actor, 
 @permitted("cancel")
 async def followup_cancel(update: Update, context: Ctx, actor: Actor, lang: str) -> object:
     """/cancel or the 取消 button: drop the draft, change nothing."""
-    draft = context.user_data.get(FOLLOWUP)
-    if update.callback_query is not None and (not isinstance(draft, dict) or not from_prompt(update, draft)):
-        await _stale(update, lang)
-        return None
-    context.user_data.pop(FOLLOWUP, None)
-    if update.callback_query:
-        await answer_query(update.callback_query)
-        await drop_buttons(update)
-    await update.effective_message.reply_text(t("followup.cancelled", lang))
-    return END
+    return await cancel_flow(update, context, lang, FOLLOWUP, "followup.cancelled")
 
 
 def followup_conversation() -> ConversationHandler:

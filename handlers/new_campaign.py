@@ -22,7 +22,6 @@ from enum import IntEnum
 from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.rules import drawalgo
@@ -32,7 +31,7 @@ from bot.services.identity import Actor
 from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers import choice_list
-from handlers.toolkit import conversation, drop_buttons, edit, unit_of_work
+from handlers.toolkit import cancel_flow, conversation, drop_buttons, edit, unit_of_work
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department
@@ -398,21 +397,7 @@ async def press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str
 @permitted("cancel")
 async def cancel_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> int:
     """/cancel or the 取消 button: drop the draft, change nothing."""
-    query = update.callback_query
-    draft = context.user_data.get(DRAFT)
-    if query is not None and (query.message is None or not isinstance(draft, dict)
-                              or query.message.message_id != draft.get("msg")):
-        await _stale(update, lang)  # a 取消 button of an earlier /new must not end this one
-        return None
-    context.user_data.pop(DRAFT, None)
-    if update.callback_query:
-        await answer_query(update.callback_query)
-        try:
-            await update.callback_query.edit_message_reply_markup(None)
-        except BadRequest:
-            pass
-    await update.effective_message.reply_text(t("new.cancelled", lang))
-    return END
+    return await cancel_flow(update, context, lang, DRAFT, "new.cancelled")
 
 
 def new_conversation() -> ConversationHandler:

@@ -4,14 +4,13 @@ leaders, coordinators, heads and admins)."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType
 
 from bot.runtime.app import Ctx
-from bot.services import campaigns, identity, result_entry
+from bot.services import campaigns, result_entry
 from bot.services.identity import Actor
 from bot.services.staffing import active_assignments
 from bot.texts import t
-from handlers.common import permitted, refuse
+from handlers.common import permitted
 from models import Person
 
 MAX_MESSAGE = 3800
@@ -76,13 +75,7 @@ def _paginate(header: str, blocks: list[str], footer: str) -> list[str]:
 @permitted("progress")
 async def progress_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/progress [campaign] — entered/expected targets per group and department, totals, the results deadline."""
-    chat = update.effective_chat
-    if chat is not None and chat.type != ChatType.PRIVATE:
-        with context.sessions.begin() as session:
-            bound = identity.group_chat_id(session, context.cfg.bot.group_chat_id)
-        if bound != chat.id:
-            await refuse(update, t("error.wrong_group", lang))
-            return
+    # (in a group, the guard has checked it is the bound one: the table's PRIVATE_OR_GROUP)
     ref = " ".join(context.args or []) or None
     with context.sessions.begin() as session:
         try:

@@ -38,9 +38,11 @@ from telegram.warnings import PTBUserWarning
 
 from bot.runtime import exactly_once
 from bot.runtime.app import Ctx
+from bot.services.identity import Actor
 from bot.services.refusal import Refusal
 from bot.texts import t
 from handlers.common import answer_query, refuse
+from models import Person
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,11 @@ def short(text: str, n: int) -> str:
 def today(context: Ctx) -> dt.date:
     """Today in the configured time zone (Asia/Shanghai): what an inspector calls today."""
     return dt.datetime.now(context.cfg.tz).date()
+
+
+def person_of(session: Session, actor: Actor) -> Person | None:
+    """The caller's roster row in this session (the guard's actor was read in another one)."""
+    return session.get(Person, actor.person.id) if actor.person else None
 
 
 # --- messages -------------------------------------------------------------------------------------------------
@@ -213,6 +220,21 @@ def conversation(flow: str, *, entry_points: list[BaseHandler], states: dict[obj
 
 
 _GATES: dict[int, list[FlowGate]] = {}  # id of a conversation just built → its gates (PTB's handlers have slots)
+
+
+async def cancel_flow(update: Update, context: Ctx, lang: str, draft_key: str, cancelled_key: str) -> object:
+    """/cancel or a flow's 取消 button: drop the draft, change nothing, say so. A 取消 button of an earlier run of
+    the flow (not the draft's last prompt) must not end this one: refused as stale."""
+    draft = context.user_data.get(draft_key)
+    if update.callback_query is not None and (not isinstance(draft, dict) or not from_prompt(update, draft)):
+        await refuse(update, t("error.stale_button", lang))
+        return None
+    context.user_data.pop(draft_key, None)
+    if update.callback_query:
+        await answer_query(update.callback_query)
+        await drop_buttons(update)
+    await update.effective_message.reply_text(t(cancelled_key, lang))
+    return ConversationHandler.END
 
 
 def bind_flow_gates(application, conversations: list[ConversationHandler]) -> None:
