@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from enum import IntEnum
-from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -28,16 +27,11 @@ from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (callback_parts, cancel_flow, conversation, drop_buttons, edit, from_prompt, ints,
-                              person_of, short, unit_of_work)
+from handlers.toolkit import (END, MAX_BUTTONS, Draft, callback_parts, cancel_flow, conversation, drop_buttons, edit,
+                              from_prompt, ints, person_of, short, unit_of_work)
 from models import Person, Result, Submission
 
 CORRECT = "correct"  # user_data key of the /correct draft
-MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
-END = ConversationHandler.END
-
-Draft = dict[str, Any]
-Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
 
 
 class CorrectState(IntEnum):
@@ -51,9 +45,8 @@ class CorrectState(IntEnum):
     CONFIRMING = 6
 
 
-def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object]]]:
-    """A step of /correct: the caller may still use the command, the draft is not idle too long."""
-    return draft_step(key, "correct", f"{key}.expired")
+# A step of /correct: the caller may still use the command, the draft is not idle too long.
+_step = draft_step(CORRECT, "correct", "correct.expired")
 
 
 
@@ -96,7 +89,7 @@ async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     return CorrectState.CHOOSING_TARGET
 
 
-@_step(CORRECT)
+@_step
 async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     parts = callback_parts(update, "correct:t", 2)
     ids = ints(parts) if parts else None
@@ -140,7 +133,7 @@ def _current(session, actor: Actor, draft: Draft, result_id: int) -> corrections
     return view
 
 
-@_step(CORRECT)
+@_step
 async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     parts = callback_parts(update, "correct:r", 1)
     ids = ints(parts) if parts else None
@@ -173,7 +166,7 @@ async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
     return CorrectState.CHOOSING_CODE
 
 
-@_step(CORRECT)
+@_step
 async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     parts = callback_parts(update, "correct:c", 2)
     ids = ints(parts) if parts else None
@@ -209,7 +202,7 @@ async def code_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
     return CorrectState.TYPING_NOTE
 
 
-@_step(CORRECT)
+@_step
 async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     note = (update.effective_message.text or "").strip()
     if not note:
@@ -223,7 +216,7 @@ async def note_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft:
     return CorrectState.TYPING_REASON
 
 
-@_step(CORRECT)
+@_step
 async def skip_note_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     if not from_prompt(update, draft) or draft.get("note_required", True):
         await _stale(update, lang)
@@ -244,7 +237,7 @@ async def skip_note_callback(update: Update, context: Ctx, actor: Actor, lang: s
     return CorrectState.TYPING_REASON
 
 
-@_step(CORRECT)
+@_step
 async def reason_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     reason = (update.effective_message.text or "").strip()
     if not reason:
@@ -274,7 +267,7 @@ async def reason_msg(update: Update, context: Ctx, actor: Actor, lang: str, draf
     return CorrectState.CONFIRMING
 
 
-@_step(CORRECT)
+@_step
 async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     if not from_prompt(update, draft):
         await _stale(update, lang)
@@ -304,7 +297,7 @@ async def submit_callback(update: Update, context: Ctx, actor: Actor, lang: str,
     return END
 
 
-@_step(CORRECT)
+@_step
 async def correct_press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     """Text typed where a button is expected: say so, change nothing."""
     await update.effective_message.reply_text(t("correct.press_button", lang))

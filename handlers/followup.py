@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from enum import IntEnum
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -29,15 +29,10 @@ from bot.texts import t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (callback_parts, cancel_flow, conversation, drop_buttons, edit, from_prompt, ints,
-                              person_of, short, today, unit_of_work)
+from handlers.toolkit import (END, MAX_BUTTONS, Draft, callback_parts, cancel_flow, conversation, drop_buttons, edit,
+                              from_prompt, ints, person_of, short, today, unit_of_work)
 
 FOLLOWUP = "followup"  # user_data key of the /followup draft
-MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
-END = ConversationHandler.END
-
-Draft = dict[str, Any]
-Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
 
 
 class FollowUpState(IntEnum):
@@ -50,9 +45,8 @@ class FollowUpState(IntEnum):
     CONFIRMING = 5
 
 
-def _step(key: str) -> Callable[[Step], Callable[[Update, Ctx], Awaitable[object]]]:
-    """A step of /followup: the caller may still use the command, the draft is not idle too long."""
-    return draft_step(key, "followup", f"{key}.expired")
+# A step of /followup: the caller may still use the command, the draft is not idle too long.
+_step = draft_step(FOLLOWUP, "followup", "followup.expired")
 
 
 
@@ -149,7 +143,7 @@ def _load_open(session, actor: Actor, draft: Draft) -> tuple[corrections.FollowU
     return view, None
 
 
-@_step(FOLLOWUP)
+@_step
 async def pick_followup_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     parts = callback_parts(update, "fu:f", 1)
     ids = ints(parts) if parts else None
@@ -200,7 +194,7 @@ async def _ask_note(update: Update, draft: Draft, lang: str) -> None:
                                                               callback_data="fu:skip")]]))
 
 
-@_step(FOLLOWUP)
+@_step
 async def measures_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     data = update.callback_query.data or ""
     parts = callback_parts(update, "fu:m", 1)
@@ -233,7 +227,7 @@ async def measures_callback(update: Update, context: Ctx, actor: Actor, lang: st
     return FollowUpState.TYPING_NOTE
 
 
-@_step(FOLLOWUP)
+@_step
 async def amount_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     text = (update.effective_message.text or "").strip()
     value = corrections.parse_amount(text)
@@ -263,7 +257,7 @@ async def _summary(update: Update, draft: Draft, lang: str, context: Ctx, actor:
     return FollowUpState.CONFIRMING
 
 
-@_step(FOLLOWUP)
+@_step
 async def followup_note_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     note = (update.effective_message.text or "").strip()
     if len(note) > corrections.MAX_TEXT:
@@ -273,7 +267,7 @@ async def followup_note_msg(update: Update, context: Ctx, actor: Actor, lang: st
     return await _summary(update, draft, lang, context, actor)
 
 
-@_step(FOLLOWUP)
+@_step
 async def skip_followup_note_callback(update: Update, context: Ctx, actor: Actor, lang: str,
                                       draft: Draft) -> object:
     if not from_prompt(update, draft):
@@ -285,7 +279,7 @@ async def skip_followup_note_callback(update: Update, context: Ctx, actor: Actor
     return await _summary(update, draft, lang, context, actor)
 
 
-@_step(FOLLOWUP)
+@_step
 async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     data = update.callback_query.data
     if data not in ("fu:save", "fu:close") or not from_prompt(update, draft):
@@ -322,7 +316,7 @@ async def save_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
     return END
 
 
-@_step(FOLLOWUP)
+@_step
 async def followup_press_button_msg(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
     """Text typed where a button is expected: say so, change nothing."""
     await update.effective_message.reply_text(t("followup.press_button", lang))

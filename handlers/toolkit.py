@@ -47,6 +47,9 @@ from models import Person
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Draft = dict[str, Any]  # a guided flow's draft in the user's own data (persisted as JSON)
+END = ConversationHandler.END
+MAX_BUTTONS = 90  # Telegram allows 100 buttons per keyboard
 ACTIVE_FLOW = "flow"  # user_data key: the conversation the user last started by its command
 
 
