@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 
 from bot.devtools.botapi_emulator import Call, FakeBotAPI
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository: bot/devtools/demo.py
 TOKEN = "7000000:DEMO-offline-token"  # the emulator's; nothing leaves this machine
 BOT_USERNAME = "shuangsui_demo_bot"
 ADMIN_TG = 5001  # bootstrapped by [access] admins, like a real office's first admin
@@ -240,7 +240,8 @@ class BotProcess:
 
     def start(self, timeout: float = TIMEOUT) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-        env.update(BOT_CONFIG=str(self.config), PYTHONUNBUFFERED="1")
+        # PYTHONPATH set here, not inherited: the bot is the repository's own, wherever the demo was started from
+        env.update(BOT_CONFIG=str(self.config), PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--no-rate-limiter"], cwd=ROOT,
                                          env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -553,6 +554,7 @@ class Demo:
         self.story.line(f"  抽取记录（导出，即 python -m bot draw export {self.draw_id} 文件.json）：{path}")
         self.story.line(f"  $ python -m bot draw verify {path.name}（单独进程：不用数据库，不读配置）")
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL", "BOT_CONFIG")}
+        env["PYTHONPATH"] = str(ROOT)
         out = subprocess.run([sys.executable, "-m", "bot", "draw", "verify", str(path)], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
         for text in out.stdout.splitlines():
