@@ -23,6 +23,10 @@ Callback data (all ≤ 64 bytes; every id is re-checked against the database, no
   ent:dd:<gt>:<yyyymmdd>   set the inspection date
   ent:v:<gt>               back to the summary
   ent:ok:<gt>              提交
+  ent:all:<gt>:<dept>      全部「1 未发现问题」 / 其余全部: fill the unanswered items with the clean code (for the
+                           department the button was made for)
+  ent:pp:<gt>              标记问题事项: the item list, to answer only the items with problems
+  ent:n:<gt>:<item>        备注 on an answered item
   ent:b                    ‹ 返回: the target list
 """
 
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 
 KEY = "entry"  # in user_data: {"gt": int | None, "item": int | None, "at": float, "page": int}
 IDLE_MINUTES = 30
+PROBLEMS_FIRST = "pp"  # user_data["entry"]["mode"] while marking problems first
 SUBMIT_ATTEMPTS = 3  # the audit chain's unique prev_hash may make a concurrent writer retry (bot.services.audit)
 END = ConversationHandler.END
 
@@ -122,23 +127,33 @@ def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
 
 
 async def _show_next(update: Update, context: Ctx, lang: str, task: result_entry.TargetTask, *,
-                     edit: bool = False) -> EntryState:
-    """Ask what the task needs next: the first unanswered item (or its note), else the summary."""
+                     edit: bool = False, previous: result_entry.ItemState | None = None) -> EntryState:
+    """Ask what the task needs next: a problem code's missing description, else — marking problems first — the
+    item list, else the first unanswered item, else the summary. `previous`: the item just answered (confirmed
+    on the question, with a 备注 button for it)."""
     codes = context.cfg.code_set
     show = edit_or_send if edit else send
     item = task.pending
     if item is None:
-        _touch(context, gt=task.group_target_id, item=None)
+        _touch(context, gt=task.group_target_id, item=None, mode=None)
         text, markup = views.summary_view(task, codes, lang, today(context))
         await show(update, text, markup)
         return EntryState.CONFIRMING
-    _touch(context, gt=task.group_target_id, item=item.item_id)
-    if item.code is not None:  # a code without its note (e.g. the phone dropped off): ask for the note
+    if item.code is not None:  # a problem code without its description (or the phone dropped off): ask for it
+        _touch(context, gt=task.group_target_id, item=item.item_id)
         text, markup = views.note_view(task, item, codes, lang)
         message = await send(update, text, markup)
         _touch(context, msg=message.message_id)
         return EntryState.TYPING_NOTE
-    await show(update, views.item_text(task, item, codes, lang), views.codes_markup(task, item.item_id, codes, lang))
+    if _state(context).get("mode") == PROBLEMS_FIRST:
+        _touch(context, gt=task.group_target_id, item=None)
+        text, markup = views.problems_view(task, codes, lang)
+        await show(update, text, markup)
+        return EntryState.CONFIRMING
+    _touch(context, gt=task.group_target_id, item=item.item_id)
+    note_for = previous if previous is not None and previous.code is not None else None
+    await show(update, views.item_text(task, item, codes, lang, previous=note_for),
+               views.codes_markup(task, item.item_id, codes, lang, note_for=note_for, shortcuts=task.untouched))
     return EntryState.CHOOSING_CODE
 
 
@@ -152,7 +167,7 @@ async def _show_list(update: Update, context: Ctx, actor: Actor, lang: str, *, p
         context.user_data.pop(KEY, None)
         await (edit_or_send if edit else send)(update, t("entry.no_tasks", lang))
         return END
-    _touch(context, gt=None, item=None, page=page)
+    _touch(context, gt=None, item=None, page=page, mode=None, last=None)
     text, markup = views.list_view(tasks, page, lang)
     await (edit_or_send if edit else send)(update, text, markup)
     return EntryState.CHOOSING_TARGET
@@ -211,7 +226,8 @@ async def entry_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         return None
     parts = (query.data or "").split(":")
     kind, args = (parts[1], parts[2:]) if len(parts) >= 2 and parts[0] == "ent" else ("", [])
-    arity = {"t": 1, "p": 1, "c": 3, "s": 2, "e": 2, "ed": 1, "dt": 1, "dd": 2, "v": 1, "ok": 1, "b": 0}
+    arity = {"t": 1, "p": 1, "c": 3, "s": 2, "e": 2, "ed": 1, "dt": 1, "dd": 2, "v": 1, "ok": 1, "b": 0, "all": 2,
+             "pp": 1, "n": 2}
     ids = _ints(args, arity[kind]) if kind in arity else None
     if ids is None:
         await refuse(update, t("error.stale_button", lang))
@@ -247,6 +263,7 @@ async def _choose_target(update: Update, context: Ctx, actor: Actor, lang: str, 
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
+    _touch(context, mode=None, last=None)
     await answer_and_edit(update, t("entry.target_chosen", lang, target=task.target_name,
                                      number=task.campaign_number, group=task.group_number,
                                      answered=task.answered, total=task.total))
@@ -289,21 +306,68 @@ async def _close_prompt(context: Ctx, chat_id: int, state: dict[str, Any], text:
 
 async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int,
                        code: int) -> object:
+    """A code for an item. After a problem code the description is asked (required); after any other code the
+    next question follows at once, in the same message — a note can still be added (备注, or just typed)."""
     codes = context.cfg.code_set
     task, refused = await _write(update, context, lang, result_entry.answer, person_id=actor.person.id,
                                  group_target_id=gt, item_id=item_id, code=code, codes=codes)
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
     item = task.item(item_id)
+    if item.complete:
+        _touch(context, last=item_id)
+        query = update.callback_query
+        if query is not None and query.message is not None:
+            await answer(update)
+        return await _show_next(update, context, lang, task, edit=query is not None, previous=item)
     text, markup = views.note_view(task, item, codes, lang)
     query = update.callback_query
-    if query is not None and query.message is not None:  # the item's message becomes its note prompt
+    if query is not None and query.message is not None:  # the item's message becomes its description prompt
         await answer_and_edit(update, text, markup)
         msg = query.message.message_id
     else:
         await answer(update)
         msg = (await send(update, text, markup)).message_id
-    _touch(context, gt=gt, item=item_id, msg=msg)
+    _touch(context, gt=gt, item=item_id, msg=msg, last=item_id)
+    return EntryState.TYPING_NOTE
+
+
+async def _fill_clean(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, department_id: int) -> object:
+    """全部「1 未发现问题」 / 其余全部: the unanswered items take the clean code, marked as a bulk fill; the summary
+    (which says so) follows, and only its 提交 submits."""
+    task, refused = await _write(update, context, lang, result_entry.fill_clean, person_id=actor.person.id,
+                                 group_target_id=gt, department_id=department_id, codes=context.cfg.code_set)
+    if task is None:
+        return await _after_refusal(update, context, actor, lang, refused)
+    await answer(update)
+    _touch(context, mode=None)
+    return await _show_next(update, context, lang, task, edit=True)
+
+
+async def _problems_first(update: Update, context: Ctx, actor: Actor, lang: str, gt: int) -> object:
+    """标记问题事项: the item list; each picked item is answered (code + description), the rest filled clean."""
+    task = await _load_open(update, context, actor, lang, gt)
+    if task is None:
+        return None
+    await answer(update)
+    _touch(context, mode=PROBLEMS_FIRST)
+    return await _show_next(update, context, lang, task, edit=True)
+
+
+async def _ask_note(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, item_id: int) -> object:
+    """备注 on an answered item: its note is typed next (the question above stays answerable)."""
+    task = await _load_open(update, context, actor, lang, gt)
+    if task is None:
+        return None
+    item = task.item(item_id)
+    if item is None or item.code is None:
+        await refuse(update, t("entry.refused.no_code", lang))
+        return None
+    await answer(update)
+    message = await send(update, t("entry.ask_note_for", lang, n=task.position(item_id), total=task.total,
+                                   item=item.name, answer=result_entry.code_text(item.code, context.cfg.code_set),
+                                   max=result_entry.NOTE_MAX))
+    _touch(context, gt=gt, item=item_id, msg=message.message_id)
     return EntryState.TYPING_NOTE
 
 
@@ -417,7 +481,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
 
 _ACTIONS: dict[str, Callable[..., Awaitable[object]]] = {
     "t": _choose_target, "c": _choose_code, "s": _skip, "e": _ask_item, "ed": _pick_item, "dt": _pick_date,
-    "dd": _set_date, "v": _view, "ok": _submit,
+    "dd": _set_date, "v": _view, "ok": _submit, "all": _fill_clean, "pp": _problems_first, "n": _ask_note,
 }
 
 
@@ -428,12 +492,33 @@ def _typed_code(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
+async def _typed_note(update: Update, context: Ctx, actor: Actor, lang: str,
+                      state: dict[str, Any]) -> result_entry.TargetTask | None:
+    """Typed text that is not a code: a note on the item answered just before (no 备注 press needed), confirmed in
+    the reply. None when there is no such item (or the note was refused, which has been answered)."""
+    gt, last = state.get("gt"), state.get("last")
+    if not isinstance(gt, int) or not isinstance(last, int):
+        return None
+    task, refused = await _write(update, context, lang, result_entry.add_note, person_id=actor.person.id,
+                                 group_target_id=gt, item_id=last, note=update.effective_message.text or "")
+    if task is None:
+        await _after_refusal(update, context, actor, lang, refused)
+        return None
+    item = task.item(last)
+    await update.effective_message.reply_text(t("entry.note_added", lang, n=task.position(last), item=item.name,
+                                                note=item.note))
+    return task
+
+
 @_step
 async def code_msg(update: Update, context: Ctx, actor: Actor, lang: str, state: dict[str, Any]) -> object:
-    """Text where a code button is expected: a code number is accepted as if its button were pressed; anything
-    else gets the hint and changes nothing."""
+    """Text where a code button is expected: a code number is taken as if its button were pressed; other text is
+    a note on the item answered just before; with no such item, the hint. Nothing else changes."""
     code = _typed_code(update.effective_message.text or "")
     gt, item_id = state.get("gt"), state.get("item")
+    if code is None and isinstance(state.get("last"), int):
+        await _typed_note(update, context, actor, lang, state)
+        return None
     if code is None or not isinstance(gt, int) or not isinstance(item_id, int):
         await update.effective_message.reply_text(t("entry.press_code", lang))
         return None
@@ -469,6 +554,11 @@ async def target_hint_msg(update: Update, context: Ctx, actor: Actor, lang: str,
 
 @_step
 async def confirm_hint_msg(update: Update, context: Ctx, actor: Actor, lang: str, state: dict[str, Any]) -> object:
+    """Text at the summary (or the problem list): a note on the item answered just before, and the summary again
+    to show it; with no such item, the hint."""
+    if isinstance(state.get("last"), int):
+        task = await _typed_note(update, context, actor, lang, state)
+        return await _show_next(update, context, lang, task) if task is not None else None
     await update.effective_message.reply_text(t("entry.press_button", lang))
     return None
 

@@ -22,18 +22,34 @@ def short_name(text: str, limit: int = NAME_MAX) -> str:
     return short(text, limit)
 
 
-def codes_markup(task: result_entry.TargetTask, item_id: int, codes: CodeSet, lang: str) -> InlineKeyboardMarkup:
-    """One button per code, its text beginning with the code number; then ‹ 返回."""
+def codes_markup(task: result_entry.TargetTask, item_id: int, codes: CodeSet, lang: str, *,
+                 note_for: result_entry.ItemState | None = None, shortcuts: bool = False) -> InlineKeyboardMarkup:
+    """One button per code, its text beginning with the code number; then ‹ 返回. On a target nobody has answered
+    yet (`shortcuts`) the two fast paths come first: 全部「1 未发现问题」 and 标记问题事项. `note_for`: the item
+    just answered, which gets a 备注 button (a note without a detour)."""
     gt = task.group_target_id
-    rows = [[InlineKeyboardButton(short_name(codes.show(code), 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
-            for code in codes.codes]
-    rows.append([InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")])
+    rows = []
+    if shortcuts and codes.clean is not None:
+        rows.append([InlineKeyboardButton(t("entry.all_clean_button", lang, code=codes.show(codes.clean)),
+                                          callback_data=f"ent:all:{gt}:{task.department_id}")])
+        rows.append([InlineKeyboardButton(t("entry.problems_first_button", lang), callback_data=f"ent:pp:{gt}")])
+    rows += [[InlineKeyboardButton(short_name(codes.show(code), 40), callback_data=f"ent:c:{gt}:{item_id}:{code}")]
+             for code in codes.codes]
+    last = [InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")]
+    if note_for is not None:
+        last.insert(0, InlineKeyboardButton(t("entry.note_button", lang, n=task.position(note_for.item_id)),
+                                            callback_data=f"ent:n:{gt}:{note_for.item_id}"))
+    rows.append(last)
     return InlineKeyboardMarkup(rows)
 
 
-def item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str) -> str:
+def item_text(task: result_entry.TargetTask, item: result_entry.ItemState, codes: CodeSet, lang: str, *,
+              previous: result_entry.ItemState | None = None) -> str:
+    """The question for one item; `previous`: the item just answered, confirmed on the first line."""
     current = t("entry.item_current", lang, answer=result_entry.code_text(item.code, codes)) if item.code else ""
-    return t("entry.item_prompt", lang, target=task.target_name, n=task.position(item.item_id), total=task.total,
+    done = t("entry.previous_done", lang, n=task.position(previous.item_id), item=previous.name,
+             answer=result_entry.code_text(previous.code, codes)) if previous is not None else ""
+    return done + t("entry.item_prompt", lang, target=task.target_name, n=task.position(item.item_id), total=task.total,
              department=task.department_name, item=item.name, content=item.content or "—", current=current)
 
 
@@ -69,6 +85,9 @@ def summary_view(task: result_entry.TargetTask, codes: CodeSet, lang: str,
              lines=result_entry.result_lines(task, codes, lang), date=day.isoformat(), default=default,
              result=result_entry.department_result(task.codes),
              problem=t("entry.problem_mark", lang) if codes.has_problem(task.codes) else "")
+    if task.bulk_items:  # nobody submits a bulk fill by accident: it says so, and how to change an item
+        text += "\n\n" + t("entry.bulk_notice", lang, count=len(task.bulk_items), total=task.total,
+                             code=codes.show(codes.clean) if codes.clean is not None else "—")
     markup = InlineKeyboardMarkup([
         [InlineKeyboardButton(t("entry.submit_button", lang), callback_data=f"ent:ok:{gt}"),
          InlineKeyboardButton(t("entry.edit_button", lang), callback_data=f"ent:ed:{gt}")],
@@ -122,3 +141,21 @@ def pick_item_view(task: result_entry.TargetTask, lang: str) -> tuple[str, Inlin
             for n, item in enumerate(task.items, 1)]
     rows.append([InlineKeyboardButton(t("entry.summary_back_button", lang), callback_data=f"ent:v:{gt}")])
     return t("entry.pick_item", lang, target=task.target_name), InlineKeyboardMarkup(rows)
+
+
+def problems_view(task: result_entry.TargetTask, codes: CodeSet, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """标记问题事项: the items as buttons — pick those that had a problem (code and description each) — then
+    其余全部「1 未发现问题」 fills the others."""
+    gt = task.group_target_id
+    rows = [[InlineKeyboardButton(t("entry.pick_item_button", lang, n=n, item=short_name(item.name),
+                                    code=item.code if item.code is not None else "—"),
+                                  callback_data=f"ent:e:{gt}:{item.item_id}")]
+            for n, item in enumerate(task.items, 1)]
+    if codes.clean is not None:
+        rows.append([InlineKeyboardButton(t("entry.rest_clean_button", lang, code=codes.show(codes.clean)),
+                                          callback_data=f"ent:all:{gt}:{task.department_id}")])
+    rows.append([InlineKeyboardButton(t("entry.back_button", lang), callback_data="ent:b")])
+    marked = [i for i in task.items if i.code is not None]
+    return t("entry.problems_prompt", lang, target=task.target_name, department=task.department_name,
+             marked=len(marked), total=task.total,
+             code=codes.show(codes.clean) if codes.clean is not None else "—"), InlineKeyboardMarkup(rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -27,6 +27,8 @@ class ResultDraft(Base):
     code: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(Text)
     note_done: Mapped[bool] = mapped_column(default=False)
+    # filled by a bulk action (全部「1 未发现问题」 / 其余全部), not answered one by one: shown as such in the summary
+    bulk: Mapped[bool] = mapped_column(default=False, server_default=false())
     inspection_date: Mapped[dt.date | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

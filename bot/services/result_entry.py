@@ -77,6 +77,7 @@ class ItemState:
     code: int | None
     note: str | None
     note_done: bool
+    bulk: bool = False  # filled by 全部「…」/ 其余全部, not answered one by one
 
     @property
     def complete(self) -> bool:
@@ -146,6 +147,15 @@ class TargetTask:
     @property
     def codes(self) -> list[int]:
         return [i.code for i in self.items if i.code is not None]
+
+    @property
+    def untouched(self) -> bool:
+        """No item has an answer yet: the moment the bulk shortcuts are offered."""
+        return all(i.code is None for i in self.items)
+
+    @property
+    def bulk_items(self) -> list[ItemState]:
+        return [i for i in self.items if i.bulk and i.code is not None]
 
 
 @dataclass(frozen=True)
@@ -238,7 +248,7 @@ def _task(scope: _Scope, drafts: Mapping[int, ResultDraft], sub: Submission | No
         else:
             d = drafts.get(i.id)
             states.append(ItemState(i.id, i.name, i.content, d.code if d else None, d.note if d else None,
-                                    d.note_done if d else False))
+                                    d.note_done if d else False, bool(d.bulk) if d else False))
     chosen = next((d.inspection_date for d in drafts.values() if d.inspection_date is not None), None)
     return TargetTask(
         group_target_id=scope.gt.id, draw_id=scope.draw.id, campaign_id=scope.campaign.id,
@@ -328,13 +338,34 @@ def _check_item(scope: _Scope, item_id: int) -> None:
 
 def answer(session: Session, *, person_id: int, group_target_id: int, item_id: int, code: int,
            codes: CodeSet) -> TargetTask:
-    """Save a result code for an item (a new answer clears an earlier note). After a problem code the item waits
-    for its description; after another code for a note or a skip."""
+    """Save a result code for an item (a new answer clears an earlier note and a bulk mark). After a problem code
+    the item waits for its description (SPEC §6.3); after another code it is complete at once — a note can still
+    be added to it (`add_note`), with no 跳过 to press."""
     scope, drafts = _open_task(session, person_id, group_target_id)
     _check_item(scope, item_id)
     if code not in codes:
         raise EntryRefused("entry.refused.unknown_code", code=code)
-    _save_draft(session, scope, drafts, person_id, item_id, code=code, note=None, note_done=False)
+    _save_draft(session, scope, drafts, person_id, item_id, code=code, note=None,
+                note_done=not codes.is_problem(code), bulk=False)
+    return _task(scope, drafts, None)
+
+
+def fill_clean(session: Session, *, person_id: int, group_target_id: int, department_id: int,
+               codes: CodeSet) -> TargetTask:
+    """全部「1 未发现问题」 / 其余全部: every item without an answer takes the clean code of `codes`, marked as filled
+    in bulk (the summary shows which, the submission's audit entry records them). Answers already given stay.
+    `department_id` is the department the button was made for: a copy pressed by an inspector of another
+    department is refused."""
+    scope, drafts = _open_task(session, person_id, group_target_id)
+    if scope.department.id != department_id:
+        raise EntryRefused("entry.refused.not_your_item")
+    if codes.clean is None:
+        raise EntryRefused("entry.refused.no_clean_code")
+    for item in scope.items:
+        draft = drafts.get(item.id)
+        if draft is None or draft.code is None:
+            _save_draft(session, scope, drafts, person_id, item.id, code=codes.clean, note=None, note_done=True,
+                        bulk=True)
     return _task(scope, drafts, None)
 
 
@@ -514,6 +545,7 @@ def submit(session: Session, *, person_id: int, group_target_id: int, today: dt.
                        "target": scope.gt.target.uscc, "department": scope.department.name,
                        "inspection_date": day.isoformat(), "result": result_text,
                        "items": {str(s.item_id): [s.code, s.note] for s in task.items},
+                       "bulk": [s.item_id for s in task.items if s.bulk],
                        "campaign_state": [before, campaign.state] if before != campaign.state else campaign.state})
 
     leader = session.get(Person, scope.group.leader_person_id) if scope.group.leader_person_id else None
@@ -542,10 +574,12 @@ def code_text(code: int | None, codes: CodeSet) -> str:
 
 
 def result_lines(task: TargetTask, codes: CodeSet, lang: str) -> str:
-    """One line per item: `1. <item>：<code> <label>`, and its note."""
+    """One line per item: `1. <item>：<code> <label>`, 〔批量〕 when it was filled in bulk, and its note."""
     lines = []
     for n, item in enumerate(task.items, 1):
         line = t("entry.item_line", lang, n=n, item=item.name, answer=code_text(item.code, codes))
+        if item.bulk:
+            line += t("entry.bulk_mark", lang)
         if item.note:
             line += t("entry.note_suffix", lang, note=item.note)
         lines.append(line)

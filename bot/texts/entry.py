@@ -232,4 +232,35 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Total: {entered}/{expected} ({percent}%)\nBy department: {departments}\nResults due: {due}",
     },
     "progress.complete": {"zh": "✅ 全部结果已录入。", "en": "✅ All results are entered."},
+    # -- the shortcuts (issue 13): a clean target in two presses, problems first, notes without a detour
+    "entry.all_clean_button": {"zh": "全部「{code}」", "en": "All “{code}”"},
+    "entry.problems_first_button": {"zh": "标记问题事项", "en": "Mark the items with problems"},
+    "entry.rest_clean_button": {"zh": "其余全部「{code}」", "en": "All others “{code}”"},
+    "entry.note_button": {"zh": "备注第 {n} 项", "en": "Note on item {n}"},
+    "entry.previous_done": {"zh": "✓ 第 {n} 项【{item}】：{answer}\n\n", "en": "✓ Item {n} [{item}]: {answer}\n\n"},
+    "entry.bulk_mark": {"zh": "〔批量〕", "en": " [bulk]"},
+    "entry.bulk_notice": {
+        "zh": "注意：其中 {count}/{total} 项为批量填写「{code}」（标〔批量〕），请逐项核对；如需更改请点“修改”。",
+        "en": "Note: {count} of {total} items were filled in bulk with “{code}” (marked [bulk]); check each one, and "
+              "press “change” to change any.",
+    },
+    "entry.problems_prompt": {
+        "zh": "{target}（{department}）\n请点选有问题的事项，逐项选择结果并填写问题描述（已标 {marked}/{total} 项）。"
+              "标完后点“其余全部「{code}」”。",
+        "en": "{target} ({department})\nPick each item that had a problem, choose its result and describe it "
+              "({marked}/{total} marked). Then press “All others “{code}””.",
+    },
+    "entry.ask_note_for": {
+        "zh": "请输入第 {n}/{total} 项【{item}】（{answer}）的备注（{max} 字以内），直接输入文字发送：",
+        "en": "Type the note for item {n}/{total} [{item}] ({answer}), at most {max} characters:",
+    },
+    "entry.note_added": {
+        "zh": "已为第 {n} 项【{item}】添加备注：{note}",
+        "en": "Note added to item {n} [{item}]: {note}",
+    },
+    "entry.refused.no_clean_code": {
+        "zh": "本地的检查结果编号中没有“未发现问题”类的编号，不能批量填写。请逐项选择。",
+        "en": "The configured result codes have no “nothing found” code, so nothing can be filled in bulk. Please "
+              "answer each item.",
+    },
 }

@@ -136,10 +136,11 @@ async def test_inspector_enters_a_whole_target_and_submits(chat, sessions, count
     assert codes[0][0] == "1 未发现问题" and all(len(data.encode()) <= 64 for _, data in _buttons(chat))
     assert "‹ 返回" in [text for text, _ in _buttons(chat)]
 
-    await chat.press("1 ")
-    assert "跳过" in [text for text, _ in _buttons(chat)]
-    await chat.press("跳过")
-    assert name2 in chat.last_text() and "第 2/2 项" in chat.last_text()
+    assert [text for text, _ in _buttons(chat)][:2] == ["全部「1 未发现问题」", "标记问题事项"]  # nothing answered yet
+    await chat.press("1 ")  # a code that needs no description: the next item at once, in the same message
+    assert name2 in chat.last_text() and "第 2/2 项" in chat.last_text() and f"✓ 第 1 项【{name1}】" in chat.last_text()
+    assert "跳过" not in [text for text, _ in _buttons(chat)] and "备注第 1 项" in [t for t, _ in _buttons(chat)]
+    assert "全部「1 未发现问题」" not in [text for text, _ in _buttons(chat)]  # offered only before any answer
     await chat.press("5 ")
     assert "必填" in chat.last_text()
     assert "跳过" not in [text for text, _ in _buttons(chat)]
@@ -173,13 +174,14 @@ async def test_change_an_item_from_the_summary(chat, sessions, county):
     await chat.as_user(me.tg).send("/enter")
     await chat.press(county.targets[1][0].name)
     await chat.press("1 ")
-    await chat.press("跳过")
     assert "1 未发现问题" in chat.last_text() and "提交" in [text for text, _ in _buttons(chat)]
     await chat.press("修改")
     await chat.press("1. ")
     assert "当前结果：1 未发现问题" in chat.last_text()
-    await chat.press("9 ")
-    await chat.send("证照齐全")
+    await chat.press("9 ")  # no description needed: the summary at once
+    assert "9 合格" in chat.last_text() and "提交" in [text for text, _ in _buttons(chat)]
+    await chat.send("证照齐全")  # typed: a note on the item just answered, and the summary again
+    assert any("已为第 1 项" in text and "证照齐全" in text for text in chat.texts())
     assert "9 合格" in chat.last_text() and "证照齐全" in chat.last_text()
     assert _drafts(sessions, me) == {(item, 9, "证照齐全", True)}
 
@@ -211,7 +213,6 @@ async def test_enter_resumes_after_a_restart(chat, cfg, sessions, county, lose_s
     await chat.as_user(me.tg).send("/enter")
     await chat.press(target.name)
     await chat.press("1 ")
-    await chat.press("跳过")
     assert name2 in chat.last_text()
 
     await _restart(chat, cfg, sessions, lose_state=lose_state)
@@ -237,9 +238,9 @@ async def test_cancel_leaves_and_keeps_the_drafts(chat, sessions, county):
     assert "已退出" in chat.last_text() and "/enter" in chat.last_text()
     await chat.send("1")  # no longer in the conversation: not taken as an answer
     assert "/help" in chat.last_text()
-    await chat.press("跳过")  # a button of the conversation left behind
+    await chat.press("1 ")  # a button of the conversation left behind (item 2's)
     assert "已结束" in chat.alerts()[-1] and "/enter" in chat.alerts()[-1]
-    assert _drafts(sessions, me) == {(item1, 7, None, False)}
+    assert _drafts(sessions, me) == {(item1, 7, None, True)}
 
 
 async def test_an_idle_conversation_ends_from_the_stored_time(chat, cfg, sessions, county):
@@ -248,7 +249,7 @@ async def test_an_idle_conversation_ends_from_the_stored_time(chat, cfg, session
     await chat.as_user(me.tg).send("/enter")
     await chat.press(county.targets[1][0].name)
     await chat.press("1 ")
-    skip = [data for text, data in _buttons(chat) if text == "跳过"][0]
+    skip = [data for text, data in _buttons(chat) if text.startswith("1 ")][0]  # item 2's code 1, pressed late
     # 31 minutes pass; the bot restarts meanwhile (PTB's own timeout would not survive that, PTB #3522)
     await chat.app.update_persistence()
     with sessions.begin() as s:
@@ -260,12 +261,12 @@ async def test_an_idle_conversation_ends_from_the_stored_time(chat, cfg, session
     await _restart(chat, cfg, sessions, lose_state=False)
     await chat.press_data(skip)
     assert "30 分钟" in chat.last_text() and "已保存" in chat.last_text() and "/enter" in chat.last_text()
-    assert _drafts(sessions, me) == {(item1, 1, None, False)}  # the late press changed nothing
+    assert _drafts(sessions, me) == {(item1, 1, None, True)}  # the late press changed nothing
     await chat.press_data(skip)  # the conversation has ended: the button no longer works
     assert "已结束" in chat.alerts()[-1]
-    assert _drafts(sessions, me) == {(item1, 1, None, False)}
+    assert _drafts(sessions, me) == {(item1, 1, None, True)}
     await chat.send("/enter")
-    assert "跳过" in [text for text, _ in _buttons(chat)]  # back at the note of item 1
+    assert "第 2/2 项" in chat.last_text()  # back at item 2
 
 
 async def test_text_where_a_code_is_expected_gets_a_hint(chat, sessions, county):
@@ -279,8 +280,8 @@ async def test_text_where_a_code_is_expected_gets_a_hint(chat, sessions, county)
     assert "没有编号为 11" in chat.last_text()
     assert _count(sessions, ResultDraft) == 0
     await chat.send("１")  # a full-width digit typed on a phone: accepted as code 1
-    assert "跳过" in [text for text, _ in _buttons(chat)]
-    assert _drafts(sessions, me) == {(item, 1, None, False)}
+    assert "提交" in [text for text, _ in _buttons(chat)]  # the only item: the summary
+    assert _drafts(sessions, me) == {(item, 1, None, True)}
 
 
 # ------------------------------------------------------------------------------------------------ refusals
@@ -331,7 +332,6 @@ async def test_submitted_target_is_refused_and_tells_who_entered_it(chat, sessio
     await chat.as_user(first.tg).send("/enter")
     await chat.press(target.name)
     await chat.press("1 ")
-    await chat.press("跳过")
     await chat.press("提交")
     with sessions.begin() as s:
         sub = s.scalar(select(Submission))
@@ -387,7 +387,6 @@ async def test_tasks_and_progress_show_the_numbers(chat, sessions, county):
     await chat.as_user(me.tg).send("/enter")
     await chat.press(targets[0].name)
     await chat.press("1 ")
-    await chat.press("跳过")
     await chat.press("提交")
     await chat.press(targets[1].name)
     await chat.press("8 ")

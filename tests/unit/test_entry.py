@@ -143,7 +143,9 @@ def test_a_new_code_clears_the_note_and_skip_keeps_a_typed_note(sessions, drawn)
         task = result_entry.skip_note(s, person_id=person, group_target_id=gt, item_id=item, codes=CODES)
         assert task.items[0].note == "营业执照已公示"  # 跳过 pressed after typing: the note stays
         task = result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=9, codes=CODES)
-        assert task.items[0].note is None and not task.complete
+        assert task.items[0].note is None and task.complete  # 9 needs no description: complete at once, no 跳过
+        task = result_entry.answer(s, person_id=person, group_target_id=gt, item_id=item, code=5, codes=CODES)
+        assert task.items[0].note is None and not task.complete  # a problem code waits for its description
 
 
 def test_problem_codes_need_a_description(sessions, drawn):
