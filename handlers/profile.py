@@ -75,6 +75,9 @@ async def help_cmd(update: Update, context: Ctx) -> None:
         return
     names = permissions.help_commands(actor.roles)
     lines = [t("help.header", lang)] + [f"/{n} — {t(f'cmd.{n}', lang)}" for n in names]
+    clean = context.cfg.code_set.clean
+    if "enter" in names and actor.has("inspector") and clean is not None:
+        lines += ["", t("help.entry_shortcuts", lang, code=context.cfg.code_set.show(clean))]
     if actor.is_admin:
         lines += ["", t("help.import", lang)]
     await update.effective_message.reply_text("\n".join(lines))

@@ -53,6 +53,8 @@ GROUP_TITLE = "西华县联合抽查工作群"
 TG_BASE = 7000  # simulated Telegram id of roster person n: TG_BASE + n
 LATE_DEPARTMENT = "西华县消防救援大队"  # its inspector enters only after the reminder
 PROBLEM_DEPARTMENT = "西华县公安局"  # its inspector reports a problem (code 5 with a description)
+# their inspectors take the shortcuts (issue 13): 全部「1 未发现问题」 → 提交; 公安 marks its problem first
+SHORTCUT_DEPARTMENTS = ("西华县市场监督管理局", "西华县公安局")
 # bot.services.reminders.TickReport.queued's kinds, as the story names them
 TICK_KINDS = {"before": "录入提醒", "overdue": "逾期通知", "escalation": "逾期上报", "publish": "公示提醒",
               "digest": "每日汇总", "report": "报表文件"}
@@ -455,7 +457,7 @@ class Demo:
 
         self.story.line(f"  —— {name}（{department}）——")
         inspector = ScriptedInspector(self.emu, tg, name, done, problem_first=department == PROBLEM_DEPARTMENT,
-                                      on_step=on_step)
+                                      shortcuts=department in SHORTCUT_DEPARTMENTS, on_step=on_step)
         inspector.run(max_steps=100)
         if isinstance(inspector.error, KeyboardInterrupt):  # run() hands every exception back, Ctrl-C too
             raise inspector.error

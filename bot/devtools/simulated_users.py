@@ -14,19 +14,23 @@ PROBLEM_NOTE = "已当场责令改正，悬挂禁入标志"
 
 class ScriptedInspector:
     """Enters every target of their group for their department: code 1 for each item (optionally code 5 with a
-    description for the first), then 提交. `done()` says when the database has their department's submissions.
+    description for the first), then 提交. With `shortcuts`, the fast paths instead: 全部「1 未发现问题」 then 提交,
+    or (problem first) 标记问题事项 → the first item → 5 → the description → 其余全部 → 提交.
+    `done()` says when the database has their department's submissions.
 
     Like a person after the bot restarted mid-step, an action that changed nothing the inspector can see (the
     reply was lost, a stale button was refused) is followed by `/enter`, which resumes from the saved drafts.
     `presses` records each button press as (callback query id, callback data)."""
 
     def __init__(self, emu: FakeBotAPI, telegram_id: int, name: str, done: Callable[[], bool] | None = None, *,
-                 problem_first: bool = False, on_step: Callable[[str, str], None] | None = None):
+                 problem_first: bool = False, shortcuts: bool = False,
+                 on_step: Callable[[str, str], None] | None = None):
         self.emu = emu
         self.tg = telegram_id
         self.user = emu.user(telegram_id, name)
         self.done = done
         self.problem_first = problem_first
+        self.shortcuts = shortcuts
         self.on_step = on_step
         self.pressed_codes: list[str] = []
         self.presses: list[tuple[str, str]] = []
@@ -102,6 +106,9 @@ class ScriptedInspector:
             return ("send", "/enter")
         msg = self.latest_with_buttons()
         texts = msg.button_texts if msg else []
+        shortcut = self._shortcut(texts)
+        if shortcut is not None:
+            return ("press", msg, shortcut)
         if self.problem_first and not self.pressed_codes and any(t.startswith("5 ") for t in texts):
             self.pressed_codes.append("5")
             return ("press", msg, "5 ")
@@ -123,6 +130,21 @@ class ScriptedInspector:
             return None
         self._asked = True
         return ("send", "/enter")
+
+    def _shortcut(self, texts: list[str]) -> str | None:
+        """The button of the fast path to press now, if any (issue 13)."""
+        if not self.shortcuts:
+            return None
+        if not self.problem_first and any(t.startswith("全部「") for t in texts):
+            self.pressed_codes.append("all")
+            return "全部「"
+        if self.problem_first and "标记问题事项" in texts:
+            return "标记问题事项"
+        if self.problem_first and any(t.startswith("其余全部「") for t in texts):  # the list of items
+            if "5" in self.pressed_codes:
+                return "其余全部「"
+            return next(t for t in texts if t.startswith("1. "))  # the first item had the problem
+        return None
 
     def perform(self, action, wait: bool = True) -> None:
         self._last_query = None

@@ -136,6 +136,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "lang.set": {"zh": "界面语言已设为中文。", "en": "Interface language set to English."},
     # ---- /help
     "help.header": {"zh": "可用命令：", "en": "Commands:"},
+    "help.entry_shortcuts": {
+        "zh": "录入捷径（/enter）：\n· 检查对象全部正常：点“全部「{code}」”，核对后点“提交”，两步完成；\n"
+              "· 只有个别事项有问题：点“标记问题事项”，只选有问题的事项（选结果、写描述），再点“其余全部「{code}」”；\n"
+              "· 备注：选完结果后直接输入文字，即记为刚选那一项的备注（或点“备注第 n 项”）；\n"
+              "· 批量填写的事项在核对页标〔批量〕，提交前可点“修改”更改任一项。",
+        "en": "Entry shortcuts (/enter):\n· Everything fine: press “All “{code}”” then “submit” — two presses;\n"
+              "· Only a few items with problems: press “Mark the items with problems”, answer only those (result and "
+              "description), then “All others “{code}””;\n· Notes: after choosing a result just type the note — it goes "
+              "to the item you just answered (or press “Note on item n”);\n· Items filled in bulk are marked [bulk] "
+              "in the summary; press “change” before submitting to change any.",
+    },
     "help.unbound": {
         "zh": "您还没有绑定身份。向管理员索取邀请码后发送：/start 邀请码",
         "en": "You are not bound yet. Ask an admin for an invite code, then send: /start CODE",

@@ -210,3 +210,10 @@ async def test_stale_and_foreign_bulk_buttons_change_nothing(chat, sessions, wor
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Submission)) == 1
         assert s.scalar(select(func.count()).select_from(ResultDraft)) == 0
+
+
+async def test_help_tells_inspectors_the_shortcuts(chat, world):
+    await chat.as_user(world.me).send("/help")
+    text = chat.last_text()
+    assert "全部「1 未发现问题」" in text and "标记问题事项" in text and "其余全部「1 未发现问题」" in text
+    assert "直接输入文字" in text
