@@ -4,7 +4,13 @@ HTTP, against the real bot process (`python -m bot run`). Prints updates/s and h
 baseline measured in the same run: the same number of trivial updates (`/help` from a bound user) through the
 same path.
 
-    .venv/bin/python bench/bench_entry.py [--inspectors 200] [--db URL]
+Issue 13: the entry runs several times in one invocation, each on a fresh database with the same population
+(`--items` per department, 10 by default as in the issue): item by item, and with the shortcut mix (seeded:
+70 % 全部「1 未发现问题」 → 提交, 30 % 标记问题事项 → one problem → 其余全部 → 提交); with `--old-code DIR` (a checkout
+of the code before issue 13, e.g. `git worktree add /tmp/old 311265b`) also the old flow (a code and 跳过 for
+every item), that checkout's bot against the same schema. For each: presses per submitted target × department.
+
+    .venv/bin/python bench/bench_entry.py [--inspectors 200] [--items 10] [--old-code DIR] [--db URL]
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ INDUSTRY = "互联网上网服务营业场所"
 GROUP = -1009000
 
 
-def populate(sessions, n_inspectors: int) -> int:
+def populate(sessions, n_inspectors: int, n_items: int = 2) -> int:
     per_dept = n_inspectors // 4
     groups = per_dept // 2
     now = dt.datetime.now(dt.timezone.utc)
@@ -49,7 +55,8 @@ def populate(sessions, n_inspectors: int) -> int:
         s.add_all(deps)
         s.flush()
         for d in deps:
-            s.add_all([Item(department_id=d.id, name=f"{d.short_name}事项{i + 1}", content="检查内容") for i in range(2)])
+            s.add_all([Item(department_id=d.id, name=f"{d.short_name}事项{i + 1}", content="检查内容")
+                       for i in range(n_items)])
         s.execute(insert(Person), [
             {"natural_key": f"cert:{41162200000 + i}", "name": f"检查员{i}", "department_id": deps[i % 4].id,
              "roles": "inspector", "cert_no": str(41162200000 + i), "cert_expiry": dt.date(2030, 12, 31),
@@ -63,7 +70,7 @@ def populate(sessions, n_inspectors: int) -> int:
         plan = {"title": "录入基准", "lead": DEPARTMENTS[0], "departments": DEPARTMENTS, "scope": [INDUSTRY],
                 "window": {"start": dt.date(2026, 11, 2), "end": dt.date(2026, 11, 27)},
                 "inspectors_per_department": 2, "targets_per_group": 1, "sampling": {"count": groups},
-                "items": {d.name: [f"{d.short_name}事项1", f"{d.short_name}事项2"] for d in deps}}
+                "items": {d.name: [f"{d.short_name}事项{i + 1}" for i in range(n_items)] for d in deps}}
         cfg = config_from_dict({})
         campaign = campaigns.create_campaign(s, plan, cfg=cfg, actor="bench").campaign
         draws.perform_draw(s, campaign, cfg=cfg, person_id=None, actor="bench")
@@ -71,7 +78,7 @@ def populate(sessions, n_inspectors: int) -> int:
 
 
 class Bot:
-    def __init__(self, emu: FakeBotAPI, db_url: str, tmp: Path):
+    def __init__(self, emu: FakeBotAPI, db_url: str, tmp: Path, code: Path = ROOT):
         self.config = tmp / "config.toml"
         self.config.write_text(f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
                                f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n',
@@ -79,8 +86,9 @@ class Bot:
         self.timings = tmp / "timings.json"
         self.log = tmp / "bot.log"
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-        env.update(BOT_CONFIG=str(self.config), SHUANGSUI_TIMINGS=str(self.timings), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--no-rate-limiter"], cwd=ROOT, env=env,
+        env.update(BOT_CONFIG=str(self.config), SHUANGSUI_TIMINGS=str(self.timings), PYTHONUNBUFFERED="1",
+                   PYTHONPATH=str(code))
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--no-rate-limiter"], cwd=code, env=env,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while "polling as @" not in self.log.read_text(encoding="utf-8", errors="replace"):
@@ -114,28 +122,36 @@ def blast(emu: FakeBotAPI, users: list[ScriptedInspector], text: str) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--inspectors", type=int, default=200)
-    parser.add_argument("--db", default="")
-    args = parser.parse_args()
+def run(args, label: str, code: Path, kinds: list[tuple[bool, bool]]) -> dict:
+    """One entry run on a fresh database: each inspector i gets (shortcuts, problem_first) = kinds[i % len]."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_entry_"))
     url = args.db or f"sqlite:///{tmp}/bench.db"
     engine = make_engine(url)
-    migrate(engine)
+    if code == ROOT:
+        migrate(engine)
+    else:  # the old checkout's bot migrates to its own newest revision at start: leave it that one
+        from alembic import command
+
+        from bot.db import alembic_config
+
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
     sessions = make_sessionmaker(engine)
-    populate(sessions, args.inspectors)
+    populate(sessions, args.inspectors, args.items)
     with sessions.begin() as s:
         people = [(a.person.telegram_user_id, a.person.name, a.group_id, a.department_id)
                   for a in s.scalars(select(Assignment))]
     with FakeBotAPI(token=TOKEN, bot_username="bench_bot") as emu:
-        bot = Bot(emu, url, tmp)
-
+        bot = Bot(emu, url, tmp, code)
         # baseline: every user sends /help once, all at the same time
         helpers = [ScriptedInspector(emu, tg, name) for tg, name, _, _ in people]
         base_wall = blast(emu, helpers, "/help")
         base_lat = [x for w in helpers for x in w.latencies]
-        workers = [ScriptedInspector(emu, tg, name) for tg, name, _, _ in people]
+        workers = [ScriptedInspector(emu, tg, name, shortcuts=kinds[n % len(kinds)][0],
+                                     problem_first=kinds[n % len(kinds)][1])
+                   for n, (tg, name, _, _) in enumerate(people)]
         errors: list[BaseException] = []
         try:
             entry_wall = drive(emu, workers)
@@ -143,28 +159,44 @@ def main() -> None:
             errors.append(exc)
             entry_wall = float("nan")
         timings = bot.stop()
-        produced = len(emu.calls_to("getUpdates")), sum(1 for c in emu.calls if c.method != "getUpdates")
     entry_lat = [x for w in workers for x in w.latencies]
     n_base = len(base_lat)
-    inside_base, inside_entry = timings[:n_base], timings[n_base:]
     with sessions.begin() as s:
         subs = s.scalar(select(func.count()).select_from(Submission))
-    print(f"bot handled {len(timings)} updates; {produced[1]} Bot API calls")
-    print(f"{len(people)} inspectors, {subs} department submissions, {len(entry_lat)} entry updates, "
-          f"errors: {len(errors)}{' ' + repr(errors[0])[:300] if errors else ''}")
-    print()
-    print(f"{'run':32} {'updates':>8} {'updates/s':>10} {'in-bot p50 ms':>14} {'in-bot p95 ms':>14} "
-          f"{'user p95 ms':>12}")
-    for name, n, wall, inside, user in (("baseline: /help from each user", n_base, base_wall, inside_base, base_lat),
-                                         ("result entry (/enter … 提交)", len(entry_lat), entry_wall, inside_entry,
-                                          entry_lat)):
-        print(f"{name:32} {n:8d} {n / wall:10.1f} {statistics.median(inside) * 1000:14.1f} "
-              f"{pct(inside, 0.95) * 1000:14.1f} {pct(user, 0.95) * 1000:12.1f}")
-    rate = len(entry_lat) / entry_wall
-    p95 = pct(inside_entry, 0.95) * 1000
-    print(f"goal ≥ 150 updates/s and ≤ 50 ms p95 handling: {rate:.0f}/s, {p95:.1f} ms — "
-          f"{'met' if rate >= 150 and p95 <= 50 else 'NOT met'}")
     engine.dispose()
+    presses = sum(len(w.presses) for w in workers)
+    return {"label": label, "errors": errors, "subs": subs, "presses": presses, "updates": len(entry_lat),
+            "wall": entry_wall, "inside": timings[n_base:], "user": entry_lat, "base_n": n_base,
+            "base_wall": base_wall, "base_inside": timings[:n_base], "base_user": base_lat}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--inspectors", type=int, default=200)
+    parser.add_argument("--items", type=int, default=10, help="items per department (the issue's ten)")
+    parser.add_argument("--old-code", default="", help="a checkout of the code before issue 13 (the old flow)")
+    parser.add_argument("--db", default="")
+    args = parser.parse_args()
+    mix = [(True, False)] * 7 + [(True, True)] * 3  # 70 % all clean, 30 % one problem marked first
+    runs = []
+    if args.old_code:
+        runs.append(run(args, "old flow (code + 跳过 per item)", Path(args.old_code).resolve(), [(False, False)]))
+    runs.append(run(args, "item by item, no 跳过", ROOT, [(False, False)]))
+    runs.append(run(args, "shortcut mix (70/30)", ROOT, mix))
+    first = runs[0]
+    print(f"{args.inspectors} inspectors, {args.items} items per department; baseline /help from each user: "
+          f"{first['base_n'] / first['base_wall']:.1f} updates/s, in-bot p95 "
+          f"{pct(first['base_inside'], 0.95) * 1000:.1f} ms")
+    print()
+    print(f"{'run':34} {'subs':>5} {'presses/sub':>11} {'updates':>8} {'updates/s':>10} {'in-bot p50':>10} "
+          f"{'in-bot p95':>10} {'user p95':>9} {'wall s':>7}")
+    for r in runs:
+        if r["errors"]:
+            print(f"{r['label']}: ERROR {r['errors'][0]!r:.300}")
+            continue
+        print(f"{r['label']:34} {r['subs']:5d} {r['presses'] / r['subs']:11.2f} {r['updates']:8d} "
+              f"{r['updates'] / r['wall']:10.1f} {statistics.median(r['inside']) * 1000:8.1f}ms "
+              f"{pct(r['inside'], 0.95) * 1000:8.1f}ms {pct(r['user'], 0.95) * 1000:7.1f}ms {r['wall']:7.1f}")
 
 
 if __name__ == "__main__":
