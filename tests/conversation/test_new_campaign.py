@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 
 import pytest
@@ -296,7 +298,7 @@ async def test_long_lists_are_paged(chat, sessions, directory):
     from models import Department
 
     with sessions.begin() as s:
-        s.add_all([Department(name=f"西华县第{n:02d}局") for n in range(1, 12)])  # 15 departments in all
+        s.add_all([Department(name=f"西华县第{n:02d}局") for n in range(1, 22)])  # 25: three pages
     await chat.as_user(LEADER).send("/new")
     await chat.send(TITLE)
     assert "西华县第11局" not in last_buttons(chat) and "下一页 ›" in last_buttons(chat)
@@ -306,6 +308,14 @@ async def test_long_lists_are_paged(chat, sessions, directory):
     assert "1. 西华县第11局（牵头）" in last_edit(chat)
     await chat.press("‹ 上一页")
     assert WL in last_buttons(chat)
+    # the portable subset of SPEC §11: no keyboard of the flow over 12 buttons or 3 to a row
+    keyboards = 0
+    for call in chat.request.calls:
+        markup = call.params.get("reply_markup") or {}
+        rows = (json.loads(markup) if isinstance(markup, str) else markup).get("inline_keyboard") or []
+        keyboards += bool(rows)
+        assert sum(len(r) for r in rows) <= 12 and all(len(r) <= 3 for r in rows), rows
+    assert keyboards >= 4
 
 
 async def test_a_group_of_one_inspector_is_refused_while_departments_are_chosen(cfg, sessions, directory):
