@@ -27,11 +27,12 @@ from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse, wake_outbox
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (END, MAX_BUTTONS, Draft, callback_parts, cancel_flow, conversation, drop_buttons, edit,
-                              from_prompt, ints, person_of, short, unit_of_work)
+from handlers.toolkit import (END, MAX_BUTTONS, callback_parts, cancel_flow, conversation, Draft, drop_buttons, edit,
+                              from_prompt, ints, page_buttons, page_of, person_of, short, unit_of_work)
 from models import Person, Result, Submission
 
 CORRECT = "correct"  # user_data key of the /correct draft
+TARGETS_PER_PAGE = 10
 
 
 class CorrectState(IntEnum):
@@ -72,21 +73,54 @@ async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     if not views:
         await update.effective_message.reply_text(t("correct.none", lang))
         return END
+    now = time.time()
+    draft: Draft = {"started": now, "touched": now}
+    context.user_data[CORRECT] = draft
+    text, markup = _targets_page(views, 1, lang)
+    await _prompt(update, draft, text, markup)
+    return CorrectState.CHOOSING_TARGET
+
+
+def _targets_page(views: list[corrections.CorrectableResult], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the targets with correctable results: at most TARGETS_PER_PAGE buttons and ‹ › — within SPEC
+    §11's portable subset (12 buttons), however many targets an inspector has entered."""
     groups = _target_groups(views)
     several = len({draw_id for (draw_id, _), _ in groups}) > 1
+    shown, page, pages = page_of(groups, page, TARGETS_PER_PAGE)
     rows = []
-    for (draw_id, target_id), vs in groups[:MAX_BUTTONS]:
+    for (draw_id, target_id), vs in shown:
         label = t("correct.target_button", lang, name=short(vs[0].target.name, 30), count=len(vs))
         if several:
             label = f"{vs[0].campaign.number} · {label}"
         if any(v.pending for v in vs):
             label = "⏳ " + label
         rows.append([InlineKeyboardButton(label, callback_data=f"correct:t:{draw_id}:{target_id}")])
-    now = time.time()
-    draft: Draft = {"started": now, "touched": now}
-    context.user_data[CORRECT] = draft
-    await _prompt(update, draft, t("correct.pick_target", lang, count=len(groups)), InlineKeyboardMarkup(rows))
-    return CorrectState.CHOOSING_TARGET
+    nav = page_buttons(page, pages, "correct:pg:{page}", lang)
+    if nav:
+        rows.append(nav)
+    text = t("correct.pick_target", lang, count=len(groups))
+    if pages > 1:
+        text += "\n" + t("page.of", lang, page=page, pages=pages)
+    return text, InlineKeyboardMarkup(rows)
+
+
+@_step
+async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    """‹ › on the target list: the page asked for, recomputed from the database now."""
+    parts = callback_parts(update, "correct:pg", 1)
+    ids = ints(parts) if parts else None
+    if ids is None or not from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    with context.sessions.begin() as session:
+        views = corrections.correctable_results(session, person_of(session, actor))
+    await answer_query(update.callback_query)
+    if not views:
+        await edit(update, t("correct.none", lang))
+        return END
+    text, markup = _targets_page(views, ids[0], lang)
+    await edit(update, text, markup)
+    return None
 
 
 @_step
@@ -322,6 +356,7 @@ def correct_conversation() -> ConversationHandler:
         entry_points=[CommandHandler("correct", correct_cmd)],
         states={
             CorrectState.CHOOSING_TARGET: [CallbackQueryHandler(target_callback, pattern=r"^correct:t:"),
+                                           CallbackQueryHandler(page_callback, pattern=r"^correct:pg:"),
                                            buttons_only],
             CorrectState.CHOOSING_ITEM: [CallbackQueryHandler(item_callback, pattern=r"^correct:r:"),
                                          buttons_only],

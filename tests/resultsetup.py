@@ -42,13 +42,14 @@ class Submitted:
 
 
 def submit(sessions, *, n_targets: int = 2, codes: dict[str, int] | None = None,
-           notes: dict[int, str] | None = None, code_set: CodeSet = CFG.code_set, default_code: int = 1) -> Submitted:
+           notes: dict[int, str] | None = None, code_set: CodeSet = CFG.code_set, default_code: int = 1,
+           plan: dict | None = None) -> Submitted:
     """Prepare, draw, and submit every department's results on the first `n_targets` targets of group 1.
     `codes` maps an item name to its code on every target (default `default_code`); problem codes of `code_set`
     get a note, its follow-up code a follow-up."""
     codes = codes or {}
     notes = notes or {}
-    campaign_id = prepare(sessions)
+    campaign_id = prepare(sessions, plan=plan)
     with sessions.begin() as s:
         campaign = s.get(Campaign, campaign_id)
         draw = draws.perform_draw(s, campaign, cfg=CFG, person_id=None, actor="test")

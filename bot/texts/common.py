@@ -186,6 +186,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "dir.no_results": {"zh": "没有找到匹配的记录。", "en": "Nothing matches."},
     "dir.page": {"zh": "第 {page}/{pages} 页，共 {total} 条", "en": "page {page}/{pages}, {total} in all"},
+    "page.of": {"zh": "第 {page}/{pages} 页", "en": "page {page}/{pages}"},
     "page.prev": {"zh": "‹ 上一页", "en": "‹ previous"},
     "page.next": {"zh": "下一页 ›", "en": "next ›"},
     "dir.targets_title": {"zh": "检查对象“{query}”：", "en": "Targets matching “{query}”:"},

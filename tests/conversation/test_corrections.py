@@ -330,3 +330,23 @@ async def test_followup_survives_a_restart(cfg, sessions, sub):
     with sessions.begin() as s:
         fu = s.get(FollowUp, fid)
         assert (fu.measures, fu.penalty_amount, fu.state) == (["行政处罚"], Decimal("1200.00"), "open")
+
+
+async def test_many_targets_are_paged_within_twelve_buttons(chat, sessions):
+    """An inspector who entered a dozen targets gets them ten a page with ‹ › (SPEC §11's portable subset: at
+    most 12 buttons on a message); a page is recomputed from the database and a target on page 2 can be chosen."""
+    from tests.drawsetup import PLAN
+
+    sub = submit(sessions, n_targets=12, plan={**PLAN, "sampling": {"count": 14}, "targets_per_group": 14})
+    me = _tg(sessions, sub.inspectors[SJ][0])
+    await chat.as_user(me).send("/correct")
+    first = _last_buttons(chat)
+    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
+    await chat.press("下一页")
+    second = _last_buttons(chat)
+    assert len(second) == 3 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    last_target = _target_name(sessions, sub.targets[11])
+    await chat.press(last_target[:10])
+    assert REGISTRY in chat.last_text()
+    await chat.press_data(first[0][1])  # a target button of the page left behind: not the current prompt
+    assert "已失效" in chat.alerts()[-1]
