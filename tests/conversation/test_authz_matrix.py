@@ -578,6 +578,7 @@ FORGED = [
     Forged("new: index out of range", "leader", lambda w: "new:dep:999", ("/new", "矩阵测试任务"), "new:dep:"),
     Forged("new: page out of range", "leader", lambda w: "new:dep:p99", ("/new", "矩阵测试任务"), "new:dep:"),
     Forged("correct: ids not numbers", "inspector", lambda w: "correct:t:x:y", ("/correct",), "correct:t:"),
+    Forged("correct: page not a number", "inspector", lambda w: "correct:pg:x", ("/correct",), "correct:t:"),
     Forged("followup id not a number", "inspector", lambda w: "fu:f:abc", ("/followup",), "fu:f:"),
     # Other users' objects.
     Forged("swap of another inspector's assignment", "inspector", lambda w: f"swap:{w.other_assignment}"),
