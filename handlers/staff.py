@@ -12,11 +12,12 @@ from bot.runtime.app import Ctx
 from bot.services.identity import Actor
 from bot.texts import join_list, t
 from bot.services.refusal import Refusal
-from handlers.toolkit import unit_of_work
+from handlers.toolkit import edit, page_buttons, page_of, unit_of_work
 from handlers.common import answer_query, permitted, refuse, wake_outbox
 from models import Person
 
 _REASON = "staff_reason"
+TARGETS_PER_PAGE = 10
 
 
 @permitted("leader")
@@ -68,13 +69,7 @@ async def _start_request(update: Update, context: Ctx, actor: Actor, lang: str, 
                     t("staff.assignment_button", lang, number=v.campaign.number, group=v.group.number),
                     callback_data=f"swap:{v.assignment.id}")] for v in views])
         else:
-            reply = t("staff.pick_target", lang)
-            rows = []
-            for v in views:
-                for target in staffing.group_targets(session, v.group.id):
-                    rows.append([InlineKeyboardButton(target.name[:40],
-                                                      callback_data=f"recuse:{v.assignment.id}:{target.id}")])
-            markup = InlineKeyboardMarkup(rows[:50])
+            reply, markup = _recuse_page(session, views, 1, lang)
     if single is not None:
         await _file(update, context, actor, lang, "swap", single, None)
         return
@@ -91,9 +86,33 @@ async def recuse_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
     await _start_request(update, context, actor, lang, "recuse")
 
 
+def _recuse_page(session, views: list[staffing.AssignmentView], page: int,
+                 lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the targets of the person's groups to recuse from: at most TARGETS_PER_PAGE and ‹ › (SPEC §11's
+    portable subset, 12 buttons), however many groups and targets the person has."""
+    choices = [(v.assignment.id, target) for v in views for target in staffing.group_targets(session, v.group.id)]
+    shown, page, pages = page_of(choices, page, TARGETS_PER_PAGE)
+    rows = [[InlineKeyboardButton(target.name[:40], callback_data=f"recuse:{assignment_id}:{target.id}")]
+            for assignment_id, target in shown]
+    nav = page_buttons(page, pages, "recuse:pg:{page}", lang)
+    if nav:
+        rows.append(nav)
+    text = t("staff.pick_target", lang)
+    if pages > 1:
+        text += "\n" + t("page.of", lang, page=page, pages=pages)
+    return text, InlineKeyboardMarkup(rows)
+
+
 @permitted("swap|recuse:")
 async def pick_callback(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     parts = (update.callback_query.data or "").split(":")
+    if parts[:2] == ["recuse", "pg"] and len(parts) == 3 and parts[2].isdigit() and len(parts[2]) < 6:
+        with context.sessions.begin() as session:  # a page of the picker, from the database now
+            views = staffing.active_assignments(session, actor.person.id)
+            text, markup = _recuse_page(session, views, int(parts[2]), lang) if views else (None, None)
+        await answer_query(update.callback_query)
+        await edit(update, text or t("staff.no_assignment", lang), markup)
+        return
     try:
         if parts[0] == "swap" and len(parts) == 2:
             kind, assignment_id, target_id = "swap", int(parts[1]), None

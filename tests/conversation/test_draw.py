@@ -244,3 +244,29 @@ async def test_staff_changes_are_in_the_audit_log(chat, sessions, county):
     with sessions.begin() as s:
         actions = set(s.scalars(select(AuditEntry.action)))
     assert {"draw.create", "draw.leader", "staff.swap.request", "staff.swap.approve"} <= actions
+
+
+async def test_recuse_picker_is_paged_within_twelve_buttons(chat, sessions):
+    """A group of fourteen targets: /recuse offers them ten a page with ‹ › (SPEC §11's portable subset: at most
+    12 buttons on a message; it offered up to 50), a page comes from the database, a target on page 2 is filed."""
+    from tests.drawsetup import PLAN, prepare
+
+    prepare(sessions, plan={**PLAN, "sampling": {"count": 14}, "targets_per_group": 14})
+    await chat.as_user(LEADER_TG).in_group(GROUP_ID).send("/draw")
+    _, drawn = _drawn(sessions)
+    who = drawn[0]
+    await chat.as_user(who.telegram_user_id).send("/recuse 与该单位负责人系亲属")
+    first = [c for c in chat.replies() if c.buttons()][-1].buttons()
+    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
+    await chat.press("下一页")
+    second = [c for c in chat.replies() if c.buttons()][-1].buttons()
+    assert len(second) == 5 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    await chat.press(second[0][0])
+    assert "已提交" in chat.last_text()
+    with sessions.begin() as s:
+        req = s.scalar(select(StaffRequest))
+        assert req.kind == "recuse" and req.target_id == int(second[0][1].split(":")[2])
+    await chat.press_data("recuse:pg:x")  # forged: refused, nothing more filed
+    assert "失效" in chat.alerts()[-1]
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(StaffRequest)) == 1
