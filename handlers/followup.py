@@ -29,10 +29,11 @@ from bot.texts import t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (END, MAX_BUTTONS, Draft, callback_parts, cancel_flow, conversation, drop_buttons, edit,
-                              from_prompt, ints, person_of, short, today, unit_of_work)
+from handlers.toolkit import (END, callback_parts, cancel_flow, conversation, Draft, drop_buttons, edit,
+                              from_prompt, ints, page_buttons, page_of, person_of, short, today, unit_of_work)
 
 FOLLOWUP = "followup"  # user_data key of the /followup draft
+PER_PAGE = 10
 
 
 class FollowUpState(IntEnum):
@@ -97,30 +98,58 @@ async def followup_cmd(update: Update, context: Ctx, actor: Actor, lang: str) ->
     """/followup — the department's open follow-ups (and the latest closed ones, read-only)."""
     context.user_data.pop(FOLLOWUP, None)
     with context.sessions.begin() as session:
-        person = person_of(session, actor)
-        open_ = corrections.open_followups(session, person)
-        closed = corrections.closed_followups(session, person)
-        lines = [t("followup.line", lang, n=n, target=v.target.name, item=v.item.name, number=v.campaign.number,
-                   corrected=_corrected(context.cfg, v.result.code, lang),
-                   measures=_measures_text(list(v.followup.measures or []), lang))
-                 for n, v in enumerate(open_, 1)]
-        rows = [[InlineKeyboardButton(t("followup.button", lang, target=short(v.target.name, 24),
-                                        item=short(v.item.name, 20)),
-                                      callback_data=f"fu:f:{v.followup.id}")] for v in open_[:MAX_BUTTONS]]
-        rows += [[InlineKeyboardButton("✔ " + t("followup.button", lang, target=short(v.target.name, 24),
-                                                 item=short(v.item.name, 20)),
-                                       callback_data=f"fu:f:{v.followup.id}")]
-                 for v in closed[:max(0, MAX_BUTTONS - len(rows))]]
-    if not rows:
-        await update.effective_message.reply_text(_no_followups(context.cfg, lang))
+        text, markup = _list_page(session, context, actor, 1, lang)
+    if markup is None:
+        await update.effective_message.reply_text(text)
         return END
     now = time.time()
     draft: Draft = {"started": now, "touched": now}
     context.user_data[FOLLOWUP] = draft
+    await _prompt(update, draft, text, markup)
+    return FollowUpState.CHOOSING_FOLLOWUP
+
+
+def _list_page(session, context: Ctx, actor: Actor, page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the department's follow-ups, the open ones first, then the latest closed (✔, read-only): at most
+    PER_PAGE buttons and ‹ › (SPEC §11's portable subset, 12). No markup when there are none."""
+    person = person_of(session, actor)
+    open_ = corrections.open_followups(session, person)
+    closed = corrections.closed_followups(session, person)
+    listed = [(v, False) for v in open_] + [(v, True) for v in closed]
+    if not listed:
+        return _no_followups(context.cfg, lang), None
+    shown, page, pages = page_of(listed, page, PER_PAGE)
+    first = (page - 1) * PER_PAGE + 1
+    lines = [t("followup.line", lang, n=n, target=v.target.name, item=v.item.name, number=v.campaign.number,
+               corrected=_corrected(context.cfg, v.result.code, lang),
+               measures=_measures_text(list(v.followup.measures or []), lang))
+             for n, (v, was_closed) in enumerate(shown, first) if not was_closed]
+    rows = [[InlineKeyboardButton(("✔ " if was_closed else "")
+                                  + t("followup.button", lang, target=short(v.target.name, 24), item=short(v.item.name, 20)),
+                                  callback_data=f"fu:f:{v.followup.id}")] for v, was_closed in shown]
+    nav = page_buttons(page, pages, "fu:pg:{page}", lang)
+    if nav:
+        rows.append(nav)
     text = t("followup.list", lang, open=len(open_), lines="\n".join(lines) or t("followup.no_open", lang),
              closed=t("followup.list_closed", lang, count=len(closed)) if closed else "")
-    await _prompt(update, draft, text, InlineKeyboardMarkup(rows))
-    return FollowUpState.CHOOSING_FOLLOWUP
+    if pages > 1:
+        text += "\n" + t("page.of", lang, page=page, pages=pages)
+    return text, InlineKeyboardMarkup(rows)
+
+
+@_step
+async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+    """‹ › on the follow-up list: the page asked for, from the database now."""
+    parts = callback_parts(update, "fu:pg", 1)
+    ids = ints(parts) if parts else None
+    if ids is None or not from_prompt(update, draft):
+        await _stale(update, lang)
+        return None
+    with context.sessions.begin() as session:
+        text, markup = _list_page(session, context, actor, ids[0], lang)
+    await answer_query(update.callback_query)
+    await edit(update, text, markup)
+    return None if markup is not None else END
 
 
 def _measures_keyboard(draft: Draft, lang: str) -> InlineKeyboardMarkup:
@@ -340,6 +369,7 @@ def followup_conversation() -> ConversationHandler:
         entry_points=[CommandHandler("followup", followup_cmd)],
         states={
             FollowUpState.CHOOSING_FOLLOWUP: [CallbackQueryHandler(pick_followup_callback, pattern=r"^fu:f:"),
+                                              CallbackQueryHandler(page_callback, pattern=r"^fu:pg:"),
                                               buttons_only],
             FollowUpState.CHOOSING_MEASURES: [CallbackQueryHandler(measures_callback, pattern=r"^fu:(m:|next$)"),
                                               buttons_only],

@@ -580,6 +580,7 @@ FORGED = [
     Forged("correct: ids not numbers", "inspector", lambda w: "correct:t:x:y", ("/correct",), "correct:t:"),
     Forged("correct: page not a number", "inspector", lambda w: "correct:pg:x", ("/correct",), "correct:t:"),
     Forged("followup id not a number", "inspector", lambda w: "fu:f:abc", ("/followup",), "fu:f:"),
+    Forged("followup page not a number", "inspector", lambda w: "fu:pg:x", ("/followup",), "fu:f:"),
     # Other users' objects.
     Forged("swap of another inspector's assignment", "inspector", lambda w: f"swap:{w.other_assignment}"),
     Forged("recuse from a target of another group", "inspector",

@@ -350,3 +350,23 @@ async def test_many_targets_are_paged_within_twelve_buttons(chat, sessions):
     assert REGISTRY in chat.last_text()
     await chat.press_data(first[0][1])  # a target button of the page left behind: not the current prompt
     assert "已失效" in chat.alerts()[-1]
+
+
+async def test_many_followups_are_paged_within_twelve_buttons(chat, sessions):
+    """Twelve open follow-ups: /followup lists them ten a page with ‹ › (SPEC §11's portable subset; it offered up
+    to 90 buttons), and one on page 2 can be opened."""
+    from tests.drawsetup import PLAN
+
+    sub = submit(sessions, n_targets=12, codes={MINORS: 8}, plan={**PLAN, "sampling": {"count": 14},
+                                                                  "targets_per_group": 14})
+    me = _tg(sessions, sub.inspectors[WL][0])
+    await chat.as_user(me).send("/followup")
+    first = _last_buttons(chat)
+    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
+    await chat.press("下一页")
+    second = _last_buttons(chat)
+    assert len(second) == 3 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    await chat.press(second[0][0])
+    assert MINORS in chat.last_text()
+    await chat.press_data("fu:pg:x")
+    assert "已失效" in chat.alerts()[-1]
