@@ -20,6 +20,7 @@ Callback data (all ≤ 64 bytes; every id is re-checked against the database, no
   ent:e:<gt>:<item>        (re-)ask one item (修改, 重选)
   ent:ed:<gt>              修改: pick the item to change
   ent:dt:<gt>              检查日期: pick the inspection date
+  ent:dp:<gt>:<page>       a page of the dates (‹ ›)
   ent:dd:<gt>:<yyyymmdd>   set the inspection date
   ent:v:<gt>               back to the summary
   ent:ok:<gt>              提交
@@ -226,7 +227,7 @@ async def entry_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
         return None
     parts = (query.data or "").split(":")
     kind, args = (parts[1], parts[2:]) if len(parts) >= 2 and parts[0] == "ent" else ("", [])
-    arity = {"t": 1, "p": 1, "c": 3, "s": 2, "e": 2, "ed": 1, "dt": 1, "dd": 2, "v": 1, "ok": 1, "b": 0, "all": 2,
+    arity = {"t": 1, "p": 1, "c": 3, "s": 2, "e": 2, "ed": 1, "dt": 1, "dp": 2, "dd": 2, "v": 1, "ok": 1, "b": 0, "all": 2,
              "pp": 1, "n": 2}
     ids = _ints(args, arity[kind]) if kind in arity else None
     if ids is None:
@@ -407,13 +408,13 @@ async def _pick_item(update: Update, context: Ctx, actor: Actor, lang: str, gt: 
     return EntryState.CONFIRMING
 
 
-async def _pick_date(update: Update, context: Ctx, actor: Actor, lang: str, gt: int) -> object:
+async def _pick_date(update: Update, context: Ctx, actor: Actor, lang: str, gt: int, page: int | None = None) -> object:
     task = await _load_open(update, context, actor, lang, gt)
     if task is None:
         return None
     await answer(update)
     _touch(context, gt=gt, item=None)
-    text, markup = views.date_view(task, lang, today(context))
+    text, markup = views.date_view(task, lang, today(context), page)
     await edit_or_send(update, text, markup)
     return EntryState.CONFIRMING
 
@@ -481,6 +482,7 @@ async def _submit(update: Update, context: Ctx, actor: Actor, lang: str, gt: int
 
 _ACTIONS: dict[str, Callable[..., Awaitable[object]]] = {
     "t": _choose_target, "c": _choose_code, "s": _skip, "e": _ask_item, "ed": _pick_item, "dt": _pick_date,
+    "dp": _pick_date,
     "dd": _set_date, "v": _view, "ok": _submit, "all": _fill_clean, "pp": _problems_first, "n": _ask_note,
 }
 

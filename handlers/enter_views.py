@@ -11,10 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.rules.codes import CodeSet
 from bot.services import result_entry
 from bot.texts import t
-from handlers.toolkit import page_buttons, short
+from handlers.toolkit import page_buttons, page_of, short
 
 PAGE_SIZE = 8
-DATE_COLUMNS = 4
+DATE_COLUMNS = 3  # SPEC §11: at most 3 buttons to a row
+DATES_PER_PAGE = 9  # with ‹ › and back: 12 buttons
 NAME_MAX = 28  # characters of a target or item name on a button
 
 
@@ -120,16 +121,27 @@ def list_view(tasks: list[result_entry.TargetTask], page: int, lang: str) -> tup
     return text, InlineKeyboardMarkup(rows)
 
 
-def date_view(task: result_entry.TargetTask, lang: str, today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
+def date_view(task: result_entry.TargetTask, lang: str, today: dt.date,
+              page: int | None = None) -> tuple[str, InlineKeyboardMarkup]:
+    """The days of the window up to today, DATES_PER_PAGE a page (3 to a row) with ‹ › and back: within SPEC §11's
+    portable subset (12 buttons, 3 a row). Without `page`, the page holding the current date."""
     gt = task.group_target_id
     current = task.inspection_date(today)
     choices = result_entry.date_choices(task.window_start, task.window_end, today)
+    if page is None:
+        page = choices.index(current) // DATES_PER_PAGE + 1 if current in choices else -(-len(choices) // DATES_PER_PAGE)
+    shown, page, pages = page_of(choices, page, DATES_PER_PAGE)
     buttons = [InlineKeyboardButton(("✓ " if d == current else "") + d.strftime("%m-%d"),
-                                    callback_data=f"ent:dd:{gt}:{d.strftime('%Y%m%d')}") for d in choices]
+                                    callback_data=f"ent:dd:{gt}:{d.strftime('%Y%m%d')}") for d in shown]
     rows = [buttons[i:i + DATE_COLUMNS] for i in range(0, len(buttons), DATE_COLUMNS)]
+    nav = page_buttons(page, pages, f"ent:dp:{gt}:{{page}}", lang)
+    if nav:
+        rows.append(nav)
     rows.append([InlineKeyboardButton(t("entry.summary_back_button", lang), callback_data=f"ent:v:{gt}")])
     text = t("entry.pick_date", lang, target=task.target_name, start=task.window_start.isoformat(),
              end=task.window_end.isoformat(), date=current.isoformat())
+    if pages > 1:
+        text += "\n" + t("page.of", lang, page=page, pages=pages)
     return text, InlineKeyboardMarkup(rows)
 
 

@@ -217,3 +217,28 @@ async def test_help_tells_inspectors_the_shortcuts(chat, world):
     text = chat.last_text()
     assert "全部「1 未发现问题」" in text and "标记问题事项" in text and "其余全部「1 未发现问题」" in text
     assert "直接输入文字" in text
+
+
+def test_the_date_picker_pages_a_long_window_within_twelve_buttons():
+    """A month-long window: the days are offered nine a page, three to a row, with ‹ › and back (SPEC §11's
+    portable subset; it showed up to 31 buttons, four to a row); every day is on some page, the current one first."""
+    import datetime as dt
+
+    from handlers import enter_views
+    from bot.services.result_entry import ItemState, TargetTask
+
+    task = TargetTask(group_target_id=7, draw_id=1, campaign_id=1, campaign_number="西文旅抽查〔2022〕1号",
+                      campaign_title="t", group_id=1, group_number=1, target_id=1, target_name="某网吧",
+                      department_id=1, department_name="西华县文化广电和旅游局", department_label="文旅",
+                      window_start=dt.date(2022, 9, 1), window_end=dt.date(2022, 9, 30),
+                      items=(ItemState(1, "事项", None, 1, None, True),), chosen_date=None)
+    today = dt.date(2022, 10, 5)
+    seen = []
+    for page in range(1, 5):
+        _text, markup = enter_views.date_view(task, "zh", today, page)
+        rows = markup.inline_keyboard
+        assert sum(len(r) for r in rows) <= 12 and all(len(r) <= 3 for r in rows)
+        seen += [b.callback_data.split(":")[3] for r in rows for b in r if b.callback_data.startswith("ent:dd:")]
+    assert seen == [f"202209{d:02d}" for d in range(1, 31)]
+    text, markup = enter_views.date_view(task, "zh", today)  # the page of the current date (the last day)
+    assert "第 4/4 页" in text and "✓ 09-30" in [b.text for r in markup.inline_keyboard for b in r]
