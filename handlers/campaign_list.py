@@ -10,9 +10,7 @@ from bot.services import campaigns
 from bot.services.identity import Actor
 from bot.texts import t
 from handlers.common import permitted
-
-MAX_MESSAGE = 3800  # below Telegram's 4096, with room for the header
-
+from handlers.toolkit import split_messages
 
 def _entry(c, cfg, lang: str) -> str:
     res, pub = campaigns.provisional_marks(c, cfg)
@@ -33,13 +31,6 @@ async def campaigns_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -
     if not entries:
         await update.effective_message.reply_text(t("campaign.list.empty", lang))
         return
-    messages, current = [], t("campaign.list.header", lang, count=len(entries))
-    for entry in entries:
-        if len(current) + len(entry) + 2 > MAX_MESSAGE:
-            messages.append(current)
-            current = entry
-        else:
-            current += "\n\n" + entry
-    messages.append(current + "\n\n" + t("campaign.list.footer", lang))
-    for text in messages:
+    for text in split_messages(t("campaign.list.header", lang, count=len(entries)), entries,
+                               t("campaign.list.footer", lang)):
         await update.effective_message.reply_text(text)

@@ -28,8 +28,8 @@ from handlers.common import answer_query, draft_step, permitted, refuse, wake_ou
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from handlers.toolkit import (END, MAX_BUTTONS, callback_parts, cancel_flow, conversation, Draft, drop_buttons, edit,
-                              from_prompt, ints, page_buttons, page_of, person_of, short, unit_of_work)
-from models import Person, Result, Submission
+                              from_prompt, ints, page_buttons, page_of, page_step, person_of, pressed_ids, short,
+                              unit_of_work)
 
 CORRECT = "correct"  # user_data key of the /correct draft
 TARGETS_PER_PAGE = 10
@@ -52,11 +52,6 @@ _step = draft_step(CORRECT, "correct", "correct.expired")
 
 
 
-def _submitter(session, result: Result) -> Person | None:
-    submission = session.get(Submission, result.submission_id)
-    return session.get(Person, submission.person_id) if submission else None
-
-
 def _target_groups(views: list[corrections.CorrectableResult]) -> list[tuple[tuple[int, int], list]]:
     groups: dict[tuple[int, int], list] = {}
     for v in views:
@@ -69,21 +64,23 @@ async def correct_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> 
     """/correct — list the targets with submitted results the inspector may ask to correct."""
     context.user_data.pop(CORRECT, None)
     with context.sessions.begin() as session:
-        views = corrections.correctable_results(session, person_of(session, actor))
-    if not views:
-        await update.effective_message.reply_text(t("correct.none", lang))
+        text, markup = _list_page(session, context, actor, 1, lang)
+    if markup is None:
+        await update.effective_message.reply_text(text)
         return END
     now = time.time()
     draft: Draft = {"started": now, "touched": now}
     context.user_data[CORRECT] = draft
-    text, markup = _targets_page(views, 1, lang)
     await _prompt(update, draft, text, markup)
     return CorrectState.CHOOSING_TARGET
 
 
-def _targets_page(views: list[corrections.CorrectableResult], page: int, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def _list_page(session, context: Ctx, actor: Actor, page: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the targets with correctable results: at most TARGETS_PER_PAGE buttons and ‹ › — within SPEC
-    §11's portable subset (12 buttons), however many targets an inspector has entered."""
+    §11's portable subset (12 buttons), however many targets an inspector has entered. No buttons: none left."""
+    views = corrections.correctable_results(session, person_of(session, actor))
+    if not views:
+        return t("correct.none", lang), None
     groups = _target_groups(views)
     several = len({draw_id for (draw_id, _), _ in groups}) > 1
     shown, page, pages = page_of(groups, page, TARGETS_PER_PAGE)
@@ -104,30 +101,13 @@ def _targets_page(views: list[corrections.CorrectableResult], page: int, lang: s
     return text, InlineKeyboardMarkup(rows)
 
 
-@_step
-async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
-    """‹ › on the target list: the page asked for, recomputed from the database now."""
-    parts = callback_parts(update, "correct:pg", 1)
-    ids = ints(parts) if parts else None
-    if ids is None or not from_prompt(update, draft):
-        await _stale(update, lang)
-        return None
-    with context.sessions.begin() as session:
-        views = corrections.correctable_results(session, person_of(session, actor))
-    await answer_query(update.callback_query)
-    if not views:
-        await edit(update, t("correct.none", lang))
-        return END
-    text, markup = _targets_page(views, ids[0], lang)
-    await edit(update, text, markup)
-    return None
+page_callback = _step(page_step("correct:pg", _list_page))  # ‹ › on the target list
 
 
 @_step
 async def target_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
-    parts = callback_parts(update, "correct:t", 2)
-    ids = ints(parts) if parts else None
-    if ids is None or not from_prompt(update, draft):
+    ids = pressed_ids(update, draft, "correct:t", 2)
+    if ids is None:
         await _stale(update, lang)
         return None
     draw_id, target_id = ids
@@ -169,9 +149,8 @@ def _current(session, actor: Actor, draft: Draft, result_id: int) -> corrections
 
 @_step
 async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
-    parts = callback_parts(update, "correct:r", 1)
-    ids = ints(parts) if parts else None
-    if ids is None or not from_prompt(update, draft):
+    ids = pressed_ids(update, draft, "correct:r", 1)
+    if ids is None:
         await _stale(update, lang)
         return None
     cfg = context.cfg
@@ -179,7 +158,7 @@ async def item_callback(update: Update, context: Ctx, actor: Actor, lang: str, d
         view = _current(session, actor, draft, ids[0])
         if view is not None and view.pending is None:
             r = view.result
-            author = _submitter(session, r)
+            author = corrections.submitter_of(session, r)
             text = t("correct.pick_code", lang, item=r.item.name, content=r.item.content or "—",
                      code=cfg.code_set.show(r.code),
                      note=t("correct.note_suffix", lang, note=r.note) if r.note else "",

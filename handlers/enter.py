@@ -33,6 +33,7 @@ Callback data (all ≤ 64 bytes; every id is re-checked against the database, no
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -315,12 +316,12 @@ async def _choose_code(update: Update, context: Ctx, actor: Actor, lang: str, gt
     if task is None:
         return await _after_refusal(update, context, actor, lang, refused)
     item = task.item(item_id)
-    if item.complete:
+    if item.complete:  # the spinner stops while the next question replaces this one: one round trip
         _touch(context, last=item_id)
-        query = update.callback_query
-        if query is not None and query.message is not None:
-            await answer(update)
-        return await _show_next(update, context, lang, task, edit=query is not None, previous=item)
+        _, state = await asyncio.gather(answer(update), _show_next(update, context, lang, task,
+                                                                   edit=update.callback_query is not None,
+                                                                   previous=item))
+        return state
     text, markup = views.note_view(task, item, codes, lang)
     query = update.callback_query
     if query is not None and query.message is not None:  # the item's message becomes its description prompt

@@ -29,8 +29,9 @@ from bot.texts import t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
-from handlers.toolkit import (END, callback_parts, cancel_flow, conversation, Draft, drop_buttons, edit,
-                              from_prompt, ints, page_buttons, page_of, person_of, short, today, unit_of_work)
+from handlers.toolkit import (END, callback_parts, cancel_flow, conversation, Draft, drop_buttons, edit, from_prompt,
+                              ints, page_buttons, page_of, page_step, person_of, pressed_ids, short, today,
+                              unit_of_work)
 
 FOLLOWUP = "followup"  # user_data key of the /followup draft
 PER_PAGE = 10
@@ -137,19 +138,7 @@ def _list_page(session, context: Ctx, actor: Actor, page: int, lang: str) -> tup
     return text, InlineKeyboardMarkup(rows)
 
 
-@_step
-async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
-    """‹ › on the follow-up list: the page asked for, from the database now."""
-    parts = callback_parts(update, "fu:pg", 1)
-    ids = ints(parts) if parts else None
-    if ids is None or not from_prompt(update, draft):
-        await _stale(update, lang)
-        return None
-    with context.sessions.begin() as session:
-        text, markup = _list_page(session, context, actor, ids[0], lang)
-    await answer_query(update.callback_query)
-    await edit(update, text, markup)
-    return None if markup is not None else END
+page_callback = _step(page_step("fu:pg", _list_page))  # ‹ › on the follow-up list
 
 
 def _measures_keyboard(draft: Draft, lang: str) -> InlineKeyboardMarkup:
@@ -174,9 +163,8 @@ def _load_open(session, actor: Actor, draft: Draft) -> tuple[corrections.FollowU
 
 @_step
 async def pick_followup_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
-    parts = callback_parts(update, "fu:f", 1)
-    ids = ints(parts) if parts else None
-    if ids is None or not from_prompt(update, draft):
+    ids = pressed_ids(update, draft, "fu:f", 1)
+    if ids is None:
         await _stale(update, lang)
         return None
     cfg = context.cfg

@@ -19,7 +19,7 @@ import re
 import time
 import unicodedata
 from enum import IntEnum
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -31,7 +31,7 @@ from bot.services.identity import Actor
 from bot.texts import join_list, t
 from handlers.common import answer_query, draft_step, permitted, refuse
 from handlers import choice_list
-from handlers.toolkit import cancel_flow, conversation, drop_buttons, edit, unit_of_work
+from handlers.toolkit import Draft, cancel_flow, conversation, drop_buttons, edit, unit_of_work
 from handlers.common import prompt as _prompt
 from handlers.common import stale as _stale
 from models import Department
@@ -54,15 +54,11 @@ class NewState(IntEnum):
     CONFIRMING = 8
 
 
-Draft = dict[str, Any]
-Step = Callable[[Update, Ctx, Actor, str, Draft], Awaitable[object]]
-
 
 # ------------------------------------------------------------------------------------------------ helpers
 
-def _step(func: Step) -> Callable[[Update, Ctx], Awaitable[object]]:
-    """A step of /new: the caller may still use /new, the draft exists and is not idle too long."""
-    return draft_step(DRAFT, "new", "new.expired")(func)
+# A step of /new: the caller may still use /new, the draft exists and is not idle too long.
+_step = draft_step(DRAFT, "new", "new.expired")
 
 
 # ------------------------------------------------------------------------------------------------ /new

@@ -11,9 +11,8 @@ from bot.services.identity import Actor
 from bot.services.staffing import active_assignments
 from bot.texts import t
 from handlers.common import permitted
+from handlers.toolkit import split_messages
 from models import Person
-
-MAX_MESSAGE = 3800
 
 
 @permitted("tasks")
@@ -45,29 +44,8 @@ async def tasks_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> No
     if not blocks:
         await update.effective_message.reply_text(t("tasks.none", lang))
         return
-    for text in _paginate(t("tasks.header", lang, count=len(blocks)), blocks, t("tasks.footer", lang)):
+    for text in split_messages(t("tasks.header", lang, count=len(blocks)), blocks, t("tasks.footer", lang)):
         await update.effective_message.reply_text(text)
-
-
-def _paginate(header: str, blocks: list[str], footer: str) -> list[str]:
-    """Blocks joined into messages below Telegram's limit; a block too long for one message is cut at lines."""
-    pieces: list[str] = []
-    for block in blocks:
-        while len(block) > MAX_MESSAGE:
-            cut = block.rfind("\n", 0, MAX_MESSAGE)
-            cut = cut if cut > 0 else MAX_MESSAGE
-            pieces.append(block[:cut])
-            block = block[cut:].lstrip("\n")
-        pieces.append(block)
-    messages, current = [], header
-    for piece in pieces + ([footer] if footer else []):
-        if len(current) + len(piece) + 2 > MAX_MESSAGE:
-            messages.append(current)
-            current = piece
-        else:
-            current += "\n\n" + piece
-    messages.append(current)
-    return messages
 
 
 # ------------------------------------------------------------------------------------------------ /progress
@@ -109,4 +87,4 @@ def _progress_messages(p: result_entry.Progress, due: str, lang: str) -> list[st
                due=due)
     if p.complete:
         footer += "\n" + t("progress.complete", lang)
-    return _paginate(header, blocks, footer)
+    return split_messages(header, blocks, footer)

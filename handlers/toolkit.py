@@ -87,8 +87,16 @@ def callback_parts(update: Update, prefix: str, n: int) -> list[str] | None:
 
 
 def ints(values: list[str]) -> list[int] | None:
-    """The parts as ids, or None when one is not a plain number (forged data)."""
-    return [int(v) for v in values] if all(v.isdigit() and len(v) < 12 for v in values) else None
+    """The parts as ids, or None when one is not a plain ASCII number (forged data)."""
+    return [int(v) for v in values] if all(v.isascii() and v.isdigit() and len(v) < 12 for v in values) else None
+
+
+def pressed_ids(update: Update, draft: dict, prefix: str, n: int) -> list[int] | None:
+    """The n ids of a `prefix:<id>…` press on the draft's live prompt; None for a forged press or one on another
+    message (the caller answers it as stale)."""
+    parts = callback_parts(update, prefix, n)
+    ids = ints(parts) if parts else None
+    return ids if ids is not None and from_prompt(update, draft) else None
 
 
 def short(text: str, n: int) -> str:
@@ -104,6 +112,28 @@ def today(context: Ctx) -> dt.date:
 def person_of(session: Session, actor: Actor) -> Person | None:
     """The caller's roster row in this session (the guard's actor was read in another one)."""
     return session.get(Person, actor.person.id) if actor.person else None
+
+
+def split_messages(header: str, blocks: list[str], footer: str = "", limit: int = 3800) -> list[str]:
+    """Header, blocks and footer joined into messages below Telegram's 4,096 characters (with room to spare); a
+    block too long for one message is cut at a line break."""
+    pieces: list[str] = []
+    for block in blocks:
+        while len(block) > limit:
+            cut = block.rfind("\n", 0, limit)
+            cut = cut if cut > 0 else limit
+            pieces.append(block[:cut])
+            block = block[cut:].lstrip("\n")
+        pieces.append(block)
+    messages, current = [], header
+    for piece in pieces + ([footer] if footer else []):
+        if len(current) + len(piece) + 2 > limit:
+            messages.append(current)
+            current = piece
+        else:
+            current += "\n\n" + piece
+    messages.append(current)
+    return messages
 
 
 # --- messages -------------------------------------------------------------------------------------------------
@@ -200,16 +230,30 @@ class FlowGate(BaseHandler):
         self.inner.collect_additional_context(context, update, application, check_result)
 
 
+def page_step(prefix: str, render):
+    """A flow's ‹ › press on its list (`<prefix>:<page>`): `render(session, context, actor, page, lang)` gives the
+    page's text and buttons from the database now (no buttons: nothing left to list, the flow ends)."""
+
+    async def page_callback(update: Update, context: Ctx, actor: Actor, lang: str, draft: Draft) -> object:
+        ids = pressed_ids(update, draft, prefix, 1)
+        if ids is None:
+            await refuse(update, t("error.stale_button", lang))
+            return None
+        with context.sessions.begin() as session:
+            text, markup = render(session, context, actor, ids[0], lang)
+        await answer_query(update.callback_query)
+        await edit(update, text, markup)
+        return None if markup is not None else END
+
+    return page_callback
+
+
 def conversation(flow: str, *, entry_points: list[BaseHandler], states: dict[object, list[BaseHandler]],
                  fallbacks: list[BaseHandler], allow_reentry: bool = False) -> ConversationHandler:
     """A persistent guided flow named `flow` (its state survives restarts), its steps and fallbacks gated to the
     user's active flow. The flow chart is the `states` mapping; each step returns the next state."""
-    gates = []
-
     def gated(handlers: list[BaseHandler]) -> list[BaseHandler]:
-        out = [FlowGate(h, flow) for h in handlers]
-        gates.extend(out)
-        return out
+        return [FlowGate(h, flow) for h in handlers]
 
     with warnings.catch_warnings():
         # per_message=False with CallbackQueryHandlers is intended: one draft per user and chat.
@@ -218,11 +262,7 @@ def conversation(flow: str, *, entry_points: list[BaseHandler], states: dict[obj
                                    states={state: gated(handlers) for state, handlers in states.items()},
                                    fallbacks=gated(fallbacks), name=flow, persistent=True,
                                    allow_reentry=allow_reentry)
-    _GATES[id(conv)] = gates
     return conv
-
-
-_GATES: dict[int, list[FlowGate]] = {}  # id of a conversation just built → its gates (PTB's handlers have slots)
 
 
 async def cancel_flow(update: Update, context: Ctx, lang: str, draft_key: str, cancelled_key: str) -> object:
@@ -243,8 +283,9 @@ async def cancel_flow(update: Update, context: Ctx, lang: str, draft_key: str, c
 def bind_flow_gates(application, conversations: list[ConversationHandler]) -> None:
     """Give the gates of freshly built conversations the application whose user data they read."""
     for conv in conversations:
-        for gate in _GATES.pop(id(conv), ()):
-            gate.application = application
+        for handler in conv.fallbacks + [h for hs in conv.states.values() for h in hs]:
+            if isinstance(handler, FlowGate):
+                handler.application = application
 
 
 def one_flow_at_a_time(flows: dict[str, tuple[str, str]]) -> TypeHandler:

@@ -136,7 +136,6 @@ class ScriptedInspector:
         if not self.shortcuts:
             return None
         if not self.problem_first and any(t.startswith("全部「") for t in texts):
-            self.pressed_codes.append("all")
             return "全部「"
         if self.problem_first and "标记问题事项" in texts:
             return "标记问题事项"

@@ -26,7 +26,7 @@ from bot.config import Config
 from bot.services import corrections, identity, outbox, staffing
 from bot.services.approvers import approvers
 from bot.texts import t
-from models import Assignment, Correction, Department, Person, Result, StaffRequest, Submission, Target
+from models import Assignment, Correction, Department, Person, Result, StaffRequest, Target
 
 CORRECTION = "corr"
 STAFF = "staff"
@@ -64,15 +64,6 @@ def _lang(person: Person, cfg: Config) -> str:
     return person.language or cfg.bot.language
 
 
-def _code_text(cfg: Config, code: int) -> str:
-    return cfg.code_set.show(code)
-
-
-def _submitter(session: Session, result: Result) -> Person | None:
-    submission = session.get(Submission, result.submission_id)
-    return session.get(Person, submission.person_id) if submission else None
-
-
 # ------------------------------------------------------------------------------------------------ asking
 
 def ask(session: Session, prefix: str, request_id: int, cfg: Config) -> list[Person]:
@@ -98,15 +89,15 @@ def ask(session: Session, prefix: str, request_id: int, cfg: Config) -> list[Per
 
 def _correction_ask(session: Session, correction: Correction, result: Result, requester: Person, cfg: Config):
     view = corrections.correctable_result(session, requester, result.id)
-    submitter = _submitter(session, result)
+    submitter = corrections.submitter_of(session, result)
     department = session.get(Department, result.department_id)
 
     def text(lang: str) -> str:
         return t("correct.ask", lang, correction_id=correction.id, name=requester.name, department=department.label,
                  number=view.campaign.number, group=view.group.number, target=view.target.name,
-                 uscc=view.target.uscc, item=result.item.name, old=_code_text(cfg, result.code),
+                 uscc=view.target.uscc, item=result.item.name, old=cfg.code_set.show(result.code),
                  old_note=t("correct.note_suffix", lang, note=result.note) if result.note else "",
-                 new=_code_text(cfg, correction.new_code),
+                 new=cfg.code_set.show(correction.new_code),
                  new_note=t("correct.note_suffix", lang, note=correction.new_note) if correction.new_note else "",
                  reason=correction.reason, submitter=submitter.name if submitter else "—", version=result.version)
     return text
@@ -151,7 +142,7 @@ def _announce_correction(session: Session, d: corrections.Decision, approver: Pe
     """Tell everyone involved, once each: the requester, the original submitter, the group leader."""
     c = d.correction
     key = f"{CORRECTION}:{c.id}"
-    old, new = _code_text(cfg, d.old_code), _code_text(cfg, c.new_code)
+    old, new = cfg.code_set.show(d.old_code), cfg.code_set.show(c.new_code)
     requester = d.requester
     if not d.approved:
         if requester.telegram_user_id:

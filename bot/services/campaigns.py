@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.services.draws import drawable_target_clause
 from bot.services.refusal import Refusal
 from bot.rules import drawalgo
 from bot.rules.workdays import WorkCalendar
@@ -606,8 +607,6 @@ def items_by_department(session: Session, department_ids: list[int]) -> dict[int
 
 def drawable_by_industry(session: Session) -> list[tuple[str, int]]:
     """(industry, how many of its targets a draw could pick now), most first: the scope choices."""
-    from bot.services.draws import drawable_target_clause
-
     drawable = func.sum(case((drawable_target_clause(), 1), else_=0))
     rows = session.execute(select(Target.industry, drawable).group_by(Target.industry)
                            .order_by(drawable.desc(), Target.industry)).all()
@@ -616,8 +615,6 @@ def drawable_by_industry(session: Session) -> list[tuple[str, int]]:
 
 def drawable_by_class(session: Session, industries: list[str]) -> dict[str, int]:
     """Drawable targets of the chosen industries per credit class ("-" for none)."""
-    from bot.services.draws import drawable_target_clause
-
     rows = session.execute(select(Target.credit_class, func.count(Target.id))
                            .where(Target.industry.in_(industries), drawable_target_clause())
                            .group_by(Target.credit_class)).all()

@@ -219,7 +219,7 @@ def decide_correction(session: Session, correction_id: int, *, approver: Person 
     old_code, old_note = result.code, result.note
     requester = session.get(Person, correction.requested_by_person_id)
     submission = session.get(Submission, result.submission_id)
-    submitter = session.get(Person, submission.person_id) if submission else None
+    submitter = submitter_of(session, result)
     target = session.get(Target, result.target_id)
     item = session.get(Item, result.item_id)
     draw = session.get(Draw, result.draw_id)
@@ -272,6 +272,12 @@ def decide_correction(session: Session, correction_id: int, *, approver: Person 
     session.flush()
     return Decision(correction, result, old_code, old_note, requester, submitter, target, item, campaign, group,
                     followup, opened, kept)
+
+
+def submitter_of(session: Session, result: Result) -> Person | None:
+    """Who submitted the result's value (the original entry), if it was submitted."""
+    submission = session.get(Submission, result.submission_id)
+    return session.get(Person, submission.person_id) if submission else None
 
 
 def result_history(session: Session, result_id: int) -> list[ResultHistory]:

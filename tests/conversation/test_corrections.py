@@ -332,6 +332,16 @@ async def test_followup_survives_a_restart(cfg, sessions, sub):
         assert (fu.measures, fu.penalty_amount, fu.state) == (["行政处罚"], Decimal("1200.00"), "open")
 
 
+async def _two_pages(chat) -> tuple[list, list]:
+    """Twelve entries ten a page: page 1 has ten and 下一页, page 2 two and 上一页 — 12 buttons at most."""
+    first = _last_buttons(chat)
+    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
+    await chat.press("下一页")
+    second = _last_buttons(chat)
+    assert len(second) == 3 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    return first, second
+
+
 async def test_many_targets_are_paged_within_twelve_buttons(chat, sessions):
     """An inspector who entered a dozen targets gets them ten a page with ‹ › (SPEC §11's portable subset: at
     most 12 buttons on a message); a page is recomputed from the database and a target on page 2 can be chosen."""
@@ -340,11 +350,7 @@ async def test_many_targets_are_paged_within_twelve_buttons(chat, sessions):
     sub = submit(sessions, n_targets=12, plan={**PLAN, "sampling": {"count": 14}, "targets_per_group": 14})
     me = _tg(sessions, sub.inspectors[SJ][0])
     await chat.as_user(me).send("/correct")
-    first = _last_buttons(chat)
-    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
-    await chat.press("下一页")
-    second = _last_buttons(chat)
-    assert len(second) == 3 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    first, second = await _two_pages(chat)
     last_target = _target_name(sessions, sub.targets[11])
     await chat.press(last_target[:10])
     assert REGISTRY in chat.last_text()
@@ -361,11 +367,7 @@ async def test_many_followups_are_paged_within_twelve_buttons(chat, sessions):
                                                                   "targets_per_group": 14})
     me = _tg(sessions, sub.inspectors[WL][0])
     await chat.as_user(me).send("/followup")
-    first = _last_buttons(chat)
-    assert len(first) == 11 and first[-1][0] == "下一页 ›" and "第 1/2 页" in chat.last_text()
-    await chat.press("下一页")
-    second = _last_buttons(chat)
-    assert len(second) == 3 and second[-1][0] == "‹ 上一页" and "第 2/2 页" in chat.last_text()
+    first, second = await _two_pages(chat)
     await chat.press(second[0][0])
     assert MINORS in chat.last_text()
     await chat.press_data("fu:pg:x")
