@@ -42,12 +42,14 @@ def _open_db(cfg):
 
 
 def cmd_run(cfg, args) -> int:
-    from bot.runtime import polling, webhook
+    from bot.runtime import messengers, polling, webhook
     from bot.runtime.app import build_application
 
     cfg.require_token()
     sessions = _open_db(cfg)
-    app = build_application(cfg, sessions, rate_limiter=not args.no_rate_limiter)
+    cfg = messengers.with_platform_admins(cfg, sessions)
+    app = build_application(cfg, sessions, request=messengers.bridge_request(cfg, sessions),
+                            rate_limiter=not args.no_rate_limiter)
     if cfg.bot.mode == "webhook":  # bot.runtime.webhook, not PTB's run_webhook: that one answers Telegram before handling
         asyncio.run(webhook.run(app, url=cfg.bot.webhook_url, listen=cfg.bot.webhook_listen,
                                 port=cfg.bot.webhook_port, secret=cfg.bot.webhook_secret_token()))
@@ -194,11 +196,14 @@ async def _deliver_all(cfg, sessions) -> tuple[int, int]:
 
     from bot.services import identity
 
-    from bot.runtime import outbox_sender
+    from bot.runtime import messengers, outbox_sender
     from models import OutboxMessage
 
     sent = 0
-    async with Bot(cfg.require_token(), base_url=cfg.bot.base_url, base_file_url=cfg.bot.base_file_url) as bot:
+    cfg = messengers.with_platform_admins(cfg, sessions)
+    bridge = messengers.bridge_request(cfg, sessions)  # None on Telegram
+    async with Bot(cfg.require_token(), base_url=cfg.bot.base_url, base_file_url=cfg.bot.base_file_url,
+                   request=bridge, get_updates_request=bridge) as bot:
         while True:
             report = await outbox_sender.deliver_due(bot, sessions, admin_chat_ids=lambda s: identity.admin_chat_ids(
                 s, cfg.access.admins), lease=dt.timedelta(seconds=cfg.outbox.lease_seconds))
@@ -227,7 +232,7 @@ def cmd_tick(cfg, args) -> int:
     kind = "工作日" if report.workday else "非工作日，不发送提醒"
     print(f"{report.day.isoformat()}（{kind}）：已排队 {report.total} 条通知"
           + (f" {dict(report.queued)}" if report.total else ""))
-    if args.no_deliver or not cfg.bot.token:
+    if args.no_deliver or not (cfg.bot.token or cfg.bot.platform != "telegram"):
         if not args.no_deliver:
             print("未配置 token：通知留在发件箱中，由运行中的机器人发送")
         return 0

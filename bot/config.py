@@ -1,7 +1,7 @@
 """Configuration: `config.toml` read with tomllib into frozen dataclasses (SPEC §10).
 
 Every key has a default, so a file holding only `[bot] token` works. Environment variables `BOT_TOKEN`,
-`DATABASE_URL` and `BOT_CONFIG` (the file's path) override it. An unknown key is a warning naming it (typos);
+`DINGTALK_CLIENT_ID`, `DINGTALK_CLIENT_SECRET`, `DATABASE_URL` and `BOT_CONFIG` (the file's path) override it. An unknown key is a warning naming it (typos);
 a bad value raises `ConfigError` whose message is one line naming the key.
 """
 
@@ -34,6 +34,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class BotSection:
     token: str = ""
+    platform: str = "telegram"  # or "dingtalk" (SPEC §11): one messenger per deployment
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: str = "polling"
@@ -103,6 +104,23 @@ class OutboxSection:
 
 
 @dataclass(frozen=True)
+class DingTalkSection:
+    """钉钉 (SPEC §11): the enterprise internal app's keys, its robot and card template, and admins by userId."""
+
+    client_id: str = ""  # AppKey (or DINGTALK_CLIENT_ID)
+    client_secret: str = ""  # AppSecret (or DINGTALK_CLIENT_SECRET)
+    robot_code: str = ""  # defaults to client_id
+    card_template_id: str = ""  # the card template built as README describes (content + buttons)
+    admins: tuple[str, ...] = ()  # 钉钉 userIds bootstrapped as admins
+    openapi_endpoint: str = "https://api.dingtalk.com"
+    oapi_endpoint: str = "https://oapi.dingtalk.com"
+
+    @property
+    def robot(self) -> str:
+        return self.robot_code or self.client_id
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotSection = field(default_factory=BotSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
@@ -111,6 +129,7 @@ class Config:
     reminders: RemindersSection = field(default_factory=RemindersSection)
     calendar: CalendarSection = field(default_factory=CalendarSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
+    dingtalk: DingTalkSection = field(default_factory=DingTalkSection)
     code_set: CodeSet = DEFAULT_CODE_SET  # [codes]: built once, passed to whatever needs a code's meaning
     warnings: tuple[str, ...] = ()
     source: str = ""
@@ -125,6 +144,8 @@ class Config:
         return ZoneInfo(self.bot.timezone)
 
     def require_token(self) -> str:
+        if self.bot.platform != "telegram":
+            return self.bot.token or self.bot.platform  # PTB wants a token; the bridge never sends it anywhere
         if not self.bot.token:
             raise ConfigError(
                 "bot.token is not set: put it in config.toml under [bot] token, or set BOT_TOKEN"
@@ -140,6 +161,7 @@ _SECTIONS: dict[str, type] = {
     "reminders": RemindersSection,
     "calendar": CalendarSection,
     "outbox": OutboxSection,
+    "dingtalk": DingTalkSection,
 }
 
 
@@ -171,6 +193,10 @@ def _coerce(key: str, value: Any, default: Any, annotation: str) -> Any:
                 except ValueError:
                     raise ConfigError(f"{key}: {v!r} is not a date (YYYY-MM-DD)") from None
             return tuple(out)
+        if "tuple[str" in annotation:
+            if not all(isinstance(v, str) and v.strip() for v in value):
+                raise ConfigError(f"{key}: expected a list of non-empty strings, got {value!r}")
+            return tuple(v.strip() for v in value)
         for v in value:
             if not isinstance(v, int) or isinstance(v, bool):
                 raise ConfigError(f"{key}: expected a list of integers, got {v!r}")
@@ -193,6 +219,15 @@ def _build_section(name: str, cls: type, raw: Any, warnings: list[str]) -> Any:
 
 
 def _validate(cfg: Config) -> None:
+    if cfg.bot.platform not in ("telegram", "dingtalk"):
+        raise ConfigError(f'bot.platform: expected "telegram" or "dingtalk", got {cfg.bot.platform!r}')
+    if cfg.bot.platform == "dingtalk":
+        d = cfg.dingtalk
+        for key in ("client_id", "client_secret", "card_template_id"):
+            if not getattr(d, key):
+                raise ConfigError(f"dingtalk.{key}: required when bot.platform = \"dingtalk\"")
+        if cfg.bot.mode != "polling":
+            raise ConfigError('bot.mode: 钉钉 events come over Stream mode; use mode = "polling" (the default)')
     if cfg.bot.mode not in ("polling", "webhook"):
         raise ConfigError(f'bot.mode: expected "polling" or "webhook", got {cfg.bot.mode!r}')
     if cfg.bot.mode == "webhook" and not cfg.bot.webhook_url:
@@ -298,4 +333,8 @@ def apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
         cfg = dataclasses.replace(cfg, bot=dataclasses.replace(cfg.bot, token=env["BOT_TOKEN"]))
     if env.get("DATABASE_URL"):
         cfg = dataclasses.replace(cfg, database=DatabaseSection(url=env["DATABASE_URL"]))
+    for key in ("client_id", "client_secret"):
+        if env.get(f"DINGTALK_{key.upper()}"):
+            cfg = dataclasses.replace(cfg, dingtalk=dataclasses.replace(cfg.dingtalk,
+                                                                        **{key: env[f"DINGTALK_{key.upper()}"]}))
     return cfg

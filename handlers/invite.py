@@ -1,4 +1,4 @@
-"""/invite <执法证号 | 姓名 | 手机号> — an admin issues a one-time invite code with its deep link."""
+"""/invite <执法证号 | 姓名 | 手机号> — an admin issues a one-time invite code with its deep link (Telegram) or the\n/start CODE to send (钉钉, which has no deep links)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ async def invite_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
             issued = identity.issue_invite(session, found.person, actor=actor.label,
                                            hours=context.cfg.rules.invite_code_hours)
             expires = issued.expires_at.astimezone(context.cfg.tz).strftime("%Y-%m-%d %H:%M")
-            reply = t("invite.issued", lang, name=issued.person.name, department=issued.person.department.name,
-                      expires=expires, link=invite_link(context.bot.username, issued.code), code=issued.code)
+            if context.cfg.bot.platform == "telegram":
+                reply = t("invite.issued", lang, name=issued.person.name, department=issued.person.department.name,
+                          expires=expires, link=invite_link(context.bot.username, issued.code), code=issued.code)
+            else:  # 钉钉 has no deep link: the person sends /start CODE to the robot (SPEC §11)
+                reply = t("invite.issued_no_link", lang, name=issued.person.name,
+                          department=issued.person.department.name, expires=expires, code=issued.code)
     await update.effective_message.reply_text(reply, disable_web_page_preview=True)

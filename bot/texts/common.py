@@ -101,6 +101,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "One-time invite code for {name} ({department}), valid until {expires}:\n\n{link}\n\n"
               "or send in a private chat:\n/start {code}",
     },
+    "invite.issued_no_link": {
+        "zh": "已为 {name}（{department}）生成一次性邀请码，{expires} 前有效。\n\n"
+              "请本人在钉钉中找到本机器人，在单聊中发送：\n/start {code}",
+        "en": "One-time invite code for {name} ({department}), valid until {expires}.\n\n"
+              "The person sends this to the bot in a private DingTalk chat:\n/start {code}",
+    },
     # ---- /bindgroup
     "bindgroup.done": {
         "zh": "已将本群“{title}”绑定为工作群。抽取公告和群内命令将只在本群进行。",
