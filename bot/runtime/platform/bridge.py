@@ -42,7 +42,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.runtime.platform import store
 from bot.runtime.platform.base import (Button, ButtonPress, Chat, Event, IncomingMessage, Messenger,
-                                       MessengerError, RateLimited, Rejected, TooLarge, Transient, Unreachable)
+                                       MessengerError, RateLimited, TooLarge, Transient, Unreachable)
 from bot.texts import t
 from models import utcnow
 
