@@ -240,3 +240,61 @@ async def test_a_shared_http_client_is_not_closed(dt):
 def test_buttons_json():
     assert buttons_json(None) == "[]" and buttons_json([]) == "[]"
     assert json.loads(buttons_json([[Button("a", "1")]])) == [[{"text": "a", "data": "1"}]]
+
+
+# --- the same against the shared emulator (FakeDingTalk); the loopback above stays for the rows it cannot inject
+# (429 Throttling.*, 403 AccessTokenPermissionDenied, a 500, flow control by answer lists) -------------------------
+
+@pytest.fixture
+def fake():
+    from bot.devtools.dingtalk_emulator import FakeDingTalk
+    with FakeDingTalk(client_id="dingappkey", client_secret="s3cret", token_ttl=1.0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def fake_client(fake):
+    c = DingTalkClient("dingappkey", "s3cret", openapi_endpoint=fake.openapi_url, oapi_endpoint=fake.oapi_url)
+    yield c
+    await c.aclose()
+
+
+async def test_emulator_token_cached_then_refreshed_before_expiry(fake, fake_client):
+    fake.user("u1")
+    await asyncio.gather(*(fake_client.send_private_text("u1", str(i)) for i in range(5)))
+    assert len(fake.calls_to("token")) == 1
+    await asyncio.sleep(0.95)  # ttl 1 s: refreshed 0.1 s early, so no call is ever refused
+    await fake_client.send_private_text("u1", "later")
+    assert len(fake.calls_to("token")) == 2 and all(c.status == 200 for c in fake.calls_to("batchSend"))
+
+
+async def test_emulator_401_refresh_once_retry_once(fake, fake_client):
+    fake.user("u1")
+    fake.fail("batchSend", "expired_token", times=1)
+    await fake_client.send_private_text("u1", "a")
+    assert [c.status for c in fake.calls_to("batchSend")] == [401, 200]
+    fake.fail("batchSend", "expired_token", times=2)
+    with pytest.raises(Transient):
+        await fake_client.send_private_text("u1", "b")
+    assert [c.status for c in fake.calls_to("batchSend")][2:] == [401, 401]
+
+
+@pytest.mark.parametrize("kind, expected, retry_after", [
+    ("qps", RateLimited, 1), ("quota", RateLimited, 3600), ("5xx", Transient, None)])
+async def test_emulator_error_kinds(fake, fake_client, kind, expected, retry_after):
+    fake.group("cid1")
+    fake.fail("groupSend", kind)
+    with pytest.raises(expected) as caught:
+        await fake_client.send_group_text("cid1", "hi")
+    if retry_after:
+        assert caught.value.retry_after == retry_after
+
+
+async def test_emulator_bad_parameters_are_rejected_and_unknown_groups_unreachable(fake):
+    wrong_robot = DingTalkClient("dingappkey", "s3cret", robot_code="other", openapi_endpoint=fake.openapi_url)
+    fake.group("cid1")
+    with pytest.raises(Rejected, match="invalidParameter.robotCode.auth"):
+        await wrong_robot.send_group_text("cid1", "hi")
+    with pytest.raises(Unreachable, match="openConversationId"):
+        await wrong_robot.send_group_text("nope", "hi", robot_code="dingappkey")
+    await wrong_robot.aclose()
