@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 
 class Loopback:
@@ -36,7 +37,7 @@ class Loopback:
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> "Loopback":
+    async def __aenter__(self) -> Loopback:  # noqa: PYI034
         self.loop = asyncio.get_running_loop()
         self.ws_server = await serve(self._ws, "127.0.0.1", 0)
         self.ws_port = self.ws_server.sockets[0].getsockname()[1]
@@ -155,7 +156,7 @@ class Loopback:
             return 200, {"downloadUrl": f"{self.url}/files/{code}"}
         if path == "/media/upload":
             body = r["raw"]
-            head, _, rest = body.partition(b'name="media"')
+            _, _, rest = body.partition(b'name="media"')
             filename = rest.split(b'filename="', 1)[1].split(b'"', 1)[0].decode()
             content = rest.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
             media_id = f"@media{len(self.uploads) + 1}"
@@ -179,8 +180,8 @@ class Loopback:
         try:
             async for raw in ws:
                 await self.received.put((index, json.loads(raw)))
-        except Exception:
-            pass
+        except ConnectionClosed:
+            pass  # the client went away: counted below
         finally:
             self.closed_sockets += 1
 

@@ -9,9 +9,20 @@ import json
 import httpx
 import pytest
 
-from bot.runtime.dingtalk.client import MAX_FILE_BYTES, DingTalkClient, buttons_json, chunks
+from bot.runtime.dingtalk.client import (
+    MAX_FILE_BYTES,
+    DingTalkClient,
+    buttons_json,
+    chunks,
+)
 from bot.runtime.platform.base import (
-    Button, Chat, RateLimited, Rejected, TooLarge, Transient, Unreachable,
+    Button,
+    Chat,
+    RateLimited,
+    Rejected,
+    TooLarge,
+    Transient,
+    Unreachable,
 )
 from tests.unit.dingtalk_loopback import Loopback
 

@@ -15,7 +15,13 @@ from bot.runtime.dingtalk.adapter import DingTalkMessenger
 from bot.runtime.dingtalk.client import DingTalkClient
 from bot.runtime.dingtalk.stream import StreamConnection
 from bot.runtime.platform.base import (
-    Button, ButtonPress, Chat, IncomingMessage, RateLimited, TooLarge, Unreachable,
+    Button,
+    ButtonPress,
+    Chat,
+    IncomingMessage,
+    RateLimited,
+    TooLarge,
+    Unreachable,
 )
 
 

@@ -6,12 +6,26 @@ import json
 import logging
 import re
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from bot.runtime.dingtalk.client import MAX_FILE_BYTES, TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK, DingTalkClient
+from bot.runtime.dingtalk.client import (
+    MAX_FILE_BYTES,
+    TOPIC_BOT_MESSAGE,
+    TOPIC_CARD_CALLBACK,
+    DingTalkClient,
+)
 from bot.runtime.dingtalk.stream import Handler, StreamConnection, StreamFrame
 from bot.runtime.platform.base import (
-    ButtonPress, Chat, IncomingFile, IncomingMessage, Keyboard, Sender, Sent, Sink, TooLarge,
+    ButtonPress,
+    Chat,
+    IncomingFile,
+    IncomingMessage,
+    Keyboard,
+    Sender,
+    Sent,
+    Sink,
+    TooLarge,
 )
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,20 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import httpx
 
 from bot.runtime.platform.base import (
-    Chat, Keyboard, MessengerError, RateLimited, Rejected, TooLarge, Transient, Unreachable,
+    Chat,
+    Keyboard,
+    MessengerError,
+    RateLimited,
+    Rejected,
+    TooLarge,
+    Transient,
+    Unreachable,
 )
 
 log = logging.getLogger(__name__)

@@ -21,14 +21,19 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote_plus
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bot.runtime.dingtalk.client import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK, DingTalkClient
+from bot.runtime.dingtalk.client import (
+    TOPIC_BOT_MESSAGE,
+    TOPIC_CARD_CALLBACK,
+    DingTalkClient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +189,7 @@ class StreamConnection:
             try:
                 payload = json.loads(data) if isinstance(data, str) else data
                 if not isinstance(payload, dict):
-                    raise ValueError(f"data is not a JSON object: {data!r:.200}")
+                    raise TypeError(f"data is not a JSON object: {data!r:.200}")
                 await self.handler(StreamFrame(topic, message_id, payload, headers))
             except asyncio.CancelledError:
                 raise
