@@ -15,6 +15,8 @@ from bot.services import identity
 from bot.config import Config
 from bot.runtime.menus import set_command_menus
 from bot.runtime.persistence import SQLAlchemyPersistence
+from bot.runtime.platform import bridge
+from bot.runtime.platform.bridge import BridgeRequest
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +83,12 @@ def build_application(cfg: Config, sessions: sessionmaker[Session], *, request: 
     app.bot_data.cfg = cfg
     app.bot_data.sessions = sessions
     handlers.register(app)
+    if isinstance(request, BridgeRequest) and app.job_queue is not None:
+        # Confirmed events are kept a week (a re-delivery within it is dropped), then forgotten.
+        async def prune_events(_context) -> None:  # noqa: ANN001
+            removed = bridge.prune(sessions, request.platform)
+            if removed:
+                log.info("pruned %s confirmed %s events", removed, request.platform)
+
+        app.job_queue.run_repeating(prune_events, interval=86400, first=120, name="prune-platform-events")
     return app

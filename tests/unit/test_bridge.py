@@ -231,3 +231,20 @@ async def test_ids_are_stable_and_distinct(sessions):
         assert store.chat_of(s, "dingtalk", g)[0] == GROUP
         assert store.chat_of(s, "dingtalk", a)[0] == PRIVATE
     assert a != b and g < 0
+
+
+async def test_confirmed_events_are_pruned_after_a_week_and_only_then(rig, sessions):
+    import datetime as dt
+
+    from bot.runtime.platform.bridge import prune
+    from models import utcnow
+
+    bot, bridge, _ = rig
+    await bridge.store_event(IncomingMessage("old", ZHANG, PRIVATE, "a"))
+    await bridge.store_event(IncomingMessage("new", ZHANG, PRIVATE, "b"))
+    first, second = await bot.get_updates(timeout=0)
+    await bot.get_updates(offset=second.update_id, timeout=0)  # confirms the first only
+    assert prune(sessions, "dingtalk", utcnow() + dt.timedelta(days=6)) == 0
+    assert prune(sessions, "dingtalk", utcnow() + dt.timedelta(days=8)) == 1
+    with sessions.begin() as s:
+        assert [e.external_id for e in s.query(PlatformEvent)] == ["new"]  # unconfirmed: never pruned
