@@ -45,10 +45,10 @@ class RecordingMessenger:
             exc, self.fail_next = self.fail_next, None
             raise exc
 
-    async def send_text(self, chat, text, keyboard=None, *, editable=False) -> Sent:
+    async def send_text(self, chat, text, keyboard=None, *, editable=False, ref=None) -> Sent:
         self._maybe_fail()
         self.sent.append((chat, text, keyboard, editable))
-        return Sent(f"ref{next(self._refs)}", editable or keyboard is not None)
+        return Sent(ref or f"ref{next(self._refs)}", editable or keyboard is not None)
 
     async def edit(self, chat, ref, text, keyboard=None) -> None:
         self._maybe_fail()
@@ -122,7 +122,7 @@ async def test_get_updates_long_polls_until_an_event_arrives(rig):
     assert updates[0].message.entities == ()
 
 
-async def test_keyboard_becomes_editable_and_a_press_comes_back_as_callback_query(rig):
+async def test_keyboard_becomes_editable_and_a_press_comes_back_as_callback_query(rig, sessions):
     bot, bridge, messenger = rig
     await bridge.store_event(IncomingMessage("m1", ZHANG, PRIVATE, "/enter"))
     (update,) = await bot.get_updates(timeout=0)
@@ -135,7 +135,9 @@ async def test_keyboard_becomes_editable_and_a_press_comes_back_as_callback_quer
     assert [[(b.text, b.data) for b in row] for row in keyboard] == [[("同意", "corr:ok:1"), ("驳回", "corr:no:1")]]
     assert sent.reply_markup == markup and sent.chat.id == chat_id
 
-    await bridge.store_event(ButtonPress("press-1", ZHANG, "ref1", "corr:ok:1"))
+    with sessions.begin() as s:
+        card_ref = store.message(s, "dingtalk", sent.message_id).ref  # chosen by the bridge, recorded before sending
+    await bridge.store_event(ButtonPress("press-1", ZHANG, card_ref, "corr:ok:1"))
     (press,) = await bot.get_updates(offset=update.update_id + 1, timeout=0)
     query = press.callback_query
     assert query.data == "corr:ok:1" and query.from_user.id == update.effective_user.id
@@ -143,7 +145,7 @@ async def test_keyboard_becomes_editable_and_a_press_comes_back_as_callback_quer
     assert query.message.reply_markup == markup
 
     edited = await bot.edit_message_text("已同意", chat_id=chat_id, message_id=sent.message_id)
-    assert messenger.edits[-1] == (PRIVATE, "ref1", "已同意", None)  # no reply_markup: the buttons go
+    assert messenger.edits[-1] == (PRIVATE, card_ref, "已同意", None)  # no reply_markup: the buttons go
     assert edited.text == "已同意" and not edited.reply_markup
     with pytest.raises(BadRequest, match="not modified"):
         await bot.edit_message_text("已同意", chat_id=chat_id, message_id=sent.message_id)
@@ -248,3 +250,28 @@ async def test_confirmed_events_are_pruned_after_a_week_and_only_then(rig, sessi
     assert prune(sessions, "dingtalk", utcnow() + dt.timedelta(days=8)) == 1
     with sessions.begin() as s:
         assert [e.external_id for e in s.query(PlatformEvent)] == ["new"]  # unconfirmed: never pruned
+
+
+async def test_a_card_is_recorded_before_it_is_sent_and_forgotten_if_the_send_fails(rig, sessions):
+    from models import PlatformMessage
+
+    bot, bridge, messenger = rig
+    await bridge.store_event(IncomingMessage("m1", ZHANG, PRIVATE, "/enter"))
+    (update,) = await bot.get_updates(timeout=0)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("1 未发现问题", callback_data="ent:c:1")]])
+    seen_before_send = []
+    original = messenger.send_text
+
+    async def send_text(chat, text, keyboard=None, *, editable=False, ref=None):
+        with sessions.begin() as s:  # what a kill -9 at this moment would leave
+            seen_before_send.append(s.query(PlatformMessage).filter_by(ref=ref, outgoing=True).count())
+        return await original(chat, text, keyboard, editable=editable, ref=ref)
+
+    messenger.send_text = send_text
+    await bot.send_message(update.effective_chat.id, "请选择", reply_markup=markup)
+    assert seen_before_send == [1]
+    messenger.fail_next = Transient("504")
+    with pytest.raises(NetworkError):
+        await bot.send_message(update.effective_chat.id, "请选择", reply_markup=markup)
+    with sessions.begin() as s:
+        assert s.query(PlatformMessage).filter_by(outgoing=True).count() == 1

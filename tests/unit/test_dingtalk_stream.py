@@ -220,6 +220,9 @@ async def test_editable_card_is_edited(dt, messenger):
     assert json.loads(card.card_params["buttons"]) == [[{"text": "下一步", "data": "n:1"}]]
     await messenger.edit(Chat("private", "staff001"), sent.ref, "完成")
     assert dt.card(sent.ref).card_params["buttons"] == "[]" and dt.sent_to(u)[0].ref == sent.ref
+    # the bridge chooses the card's outTrackId (it records the card before sending it)
+    chosen = await messenger.send_text(Chat("private", "staff001"), "第三张", [[Button("好", "ok")]], ref="bridge-ref-1")
+    assert chosen.ref == "bridge-ref-1" and dt.card("bridge-ref-1").text == "第三张"
 
 
 async def test_file_out_and_file_in(dt, messenger):

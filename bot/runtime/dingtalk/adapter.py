@@ -130,10 +130,10 @@ class DingTalkMessenger:
     # --- actions ------------------------------------------------------------------------------------------------
 
     async def send_text(self, chat: Chat, text: str, keyboard: Keyboard | None = None, *,
-                        editable: bool = False) -> Sent:
+                        editable: bool = False, ref: str | None = None) -> Sent:
         if keyboard or editable:
             ref = await self.client.send_card(chat, text, keyboard, robot_code=self.robot_code,
-                                              card_template_id=self.card_template_id)
+                                              card_template_id=self.card_template_id, out_track_id=ref)
             return Sent(ref, editable=True)
         if chat.kind == "group":
             ref = await self.client.send_group_text(chat.external_id, text, robot_code=self.robot_code)

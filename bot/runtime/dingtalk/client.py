@@ -239,10 +239,12 @@ class DingTalkClient:
     # --- interactive cards --------------------------------------------------------------------------------------
 
     async def send_card(self, chat: Chat, content: str, keyboard: Keyboard | None = None, *,
-                        robot_code: str | None = None, card_template_id: str | None = None) -> str:
-        """createAndDeliver our template (`content`, `buttons`) with presses routed to the stream; the outTrackId."""
+                        robot_code: str | None = None, card_template_id: str | None = None,
+                        out_track_id: str | None = None) -> str:
+        """createAndDeliver our template (`content`, `buttons`) with presses routed to the stream; the outTrackId
+        (`out_track_id` when the caller chose it, so it could record the card before sending it)."""
         robot = robot_code or self.robot_code
-        out_track_id = uuid.uuid4().hex
+        out_track_id = out_track_id or uuid.uuid4().hex
         body: dict[str, Any] = {
             "cardTemplateId": card_template_id or self.card_template_id,
             "outTrackId": out_track_id,

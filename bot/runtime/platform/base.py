@@ -130,9 +130,11 @@ class Messenger(Protocol):
         """Stop receiving and close connections."""
 
     async def send_text(self, chat: Chat, text: str, keyboard: Keyboard | None = None, *,
-                        editable: bool = False) -> Sent:
+                        editable: bool = False, ref: str | None = None) -> Sent:
         """Send `text` (plain text). With a keyboard, or when `editable`, send something `edit` can change
-        later (钉钉: an interactive card)."""
+        later (钉钉: an interactive card) and use `ref` as its id when given: the bridge records an editable message
+        before sending it, so a crash between the send and the record cannot leave a card whose presses lead
+        nowhere."""
 
     async def edit(self, chat: Chat, ref: str, text: str, keyboard: Keyboard | None = None) -> None:
         """Replace the text and buttons of an editable message sent earlier (no keyboard = no buttons)."""

@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import time
+import uuid
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -324,10 +325,32 @@ class BridgeRequest(BaseRequest):
         keyboard, links = keyboard_of(markup)
         if links:
             text = text + "\n" + "\n".join(links)
-        sent = await self.messenger.send_text(chat, text, keyboard, editable=keyboard is not None)
+        return await self._send_recorded(cid, chat, chat_json, text, keyboard, markup if keyboard is not None else None)
+
+    async def _send_recorded(self, cid: int, chat: Chat, chat_json: dict[str, Any], text: str, keyboard,
+                             markup: Any) -> dict[str, Any]:
+        """Send and record a message. One with buttons is recorded *before* it is sent, under a ref chosen here: a
+        `kill -9` between the send and the record would otherwise leave a card whose presses lead nowhere."""
+        if keyboard is None:
+            sent = await self.messenger.send_text(chat, text)
+            with self.sessions.begin() as session:
+                row = store.add_message(session, self.platform, cid, ref=sent.ref, outgoing=True,
+                                        editable=sent.editable, text=text)
+                return self._message_json(row, chat_json, self._bot_user(session))
+        ref = uuid.uuid4().hex
         with self.sessions.begin() as session:
-            row = store.add_message(session, self.platform, cid, ref=sent.ref, outgoing=True, editable=sent.editable,
-                                    text=text, markup=markup if keyboard is not None else None)
+            message_id = store.add_message(session, self.platform, cid, ref=ref, outgoing=True, editable=True,
+                                           text=text, markup=markup).id
+        try:
+            sent = await self.messenger.send_text(chat, text, keyboard, editable=True, ref=ref)
+        except BaseException:
+            with self.sessions.begin() as session:
+                session.delete(store.message(session, self.platform, message_id))
+            raise
+        with self.sessions.begin() as session:
+            row = store.message(session, self.platform, message_id)
+            row.ref, row.editable = sent.ref, sent.editable
+            session.flush()
             return self._message_json(row, chat_json, self._bot_user(session))
 
     async def _edit(self, params: dict[str, Any], text: str | None) -> dict[str, Any]:
@@ -360,11 +383,7 @@ class BridgeRequest(BaseRequest):
                 row = store.message(session, self.platform, int(params["message_id"]))
                 return self._message_json(row, chat_json, self._bot_user(session))
         # Sent as plain text (钉钉 cannot change it): the new text goes out as a new message.
-        sent = await self.messenger.send_text(chat, new_text, keyboard, editable=keyboard is not None)
-        with self.sessions.begin() as session:
-            row = store.add_message(session, self.platform, cid, ref=sent.ref, outgoing=True, editable=sent.editable,
-                                    text=new_text, markup=new_markup)
-            return self._message_json(row, chat_json, self._bot_user(session))
+        return await self._send_recorded(cid, chat, chat_json, new_text, keyboard, new_markup)
 
     async def _edit_message_text(self, params: dict[str, Any], _files) -> dict[str, Any]:
         text = plain_text(str(params.get("text") or ""), params.get("parse_mode"))
