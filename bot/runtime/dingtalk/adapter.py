@@ -114,6 +114,7 @@ class DingTalkMessenger:
         if self.stream is not None:
             await self.stream.stop()
             self.stream = None
+        await self.client.aclose()
 
     async def _handle(self, frame: StreamFrame) -> None:
         if self._sink is None:

@@ -132,6 +132,7 @@ class BridgeRequest(BaseRequest):
         self.language = language
         self._arrived = asyncio.Event()
         self._listening = False
+        self._closed = False
         self._bot_id: int | None = None
         self._presses: dict[str, int] = {}  # callback_query id → chat id (answerCallbackQuery's text goes there)
         self._methods: dict[str, Callable[[dict[str, Any], dict[str, Any]], Awaitable[Any]]] = {
@@ -166,7 +167,9 @@ class BridgeRequest(BaseRequest):
         pass
 
     async def shutdown(self) -> None:
-        if self._listening:
+        # PTB shuts down its request objects one after the other; this one may be both of them.
+        if not self._closed:
+            self._closed = True
             self._listening = False
             await self.messenger.stop()
 
