@@ -352,7 +352,7 @@ class _Pending:
     last_sent: float | None = None
     attempts: int = 0
     conn_id: str | None = None
-    scheduled: bool = False
+    scheduled: bool = False              # a send is in progress
 
 
 @dataclass
@@ -834,27 +834,36 @@ class FakeDingTalk:
             live = [c for c in self._conns.values() if not c.draining]
             return self._rng.choice(live) if live else None
 
-    async def _deliver(self, message_id: str) -> None:
-        """Send a pending frame to one connection (documented: each push goes to one of them)."""
+    async def _deliver(self, message_id: str, why: str = "new") -> None:
+        """Send a pending frame to one connection (documented: each push goes to one of them).  ``why``: "new"
+        (first push), "orphan" (not on any open connection: pushed while disconnected or lost with its socket),
+        "timer" (not ACKed within ``redeliver_after``).  Runs on the WebSocket loop; the bookkeeping is done before
+        the send so that an ACK can never overtake it."""
+        conn = self._pick()
         with self._cond:
             pending = self._pending.get(message_id)
-            if pending is None:
-                return
+            if pending is None or conn is None or pending.scheduled:
+                return                    # ACKed meanwhile / delivered on the next connection / being sent
+            if (why == "new" and pending.attempts) or (why == "orphan" and pending.conn_id is not None) or (
+                    why == "timer" and time.monotonic() - (pending.last_sent or 0) < self.redeliver_after):
+                return                    # someone else delivered it already
             redelivery = pending.attempts > 0
-            if redelivery and not pending.redeliver:
+            if redelivery and (not pending.redeliver or pending.attempts > self.max_redeliveries):
                 return
-            if pending.attempts > self.max_redeliveries:
-                return
-        conn = self._pick()
-        if conn is None:
-            return                        # delivered on the next connection
-        if await self._send(conn, pending.frame, redelivery):
-            with self._cond:
-                now = time.monotonic()
-                pending.first_sent = pending.first_sent or now
-                pending.last_sent = now
-                pending.attempts += 1
-                pending.conn_id = conn.conn_id
+            previous = (pending.first_sent, pending.last_sent, pending.conn_id)
+            now = time.monotonic()
+            pending.first_sent = pending.first_sent or now
+            pending.last_sent = now
+            pending.attempts += 1
+            pending.conn_id = conn.conn_id
+            pending.scheduled = True
+        sent = await self._send(conn, pending.frame, redelivery)
+        with self._cond:
+            pending.scheduled = False
+            if not sent:
+                pending.attempts -= 1
+                pending.first_sent, pending.last_sent, _ = previous
+                pending.conn_id = None
 
     # -- WebSocket side (its own thread and loop) -------------------------------------------
 
@@ -927,7 +936,7 @@ class FakeDingTalk:
             self._cond.notify_all()
         conn.tasks.append(asyncio.get_running_loop().create_task(self._ping_loop(conn)))
         for mid in waiting:                          # frames pushed while disconnected / lost with the last socket
-            await self._deliver(mid)
+            await self._deliver(mid, "orphan")
         try:
             async for message in ws:
                 self._on_client_frame(conn, message)
@@ -944,7 +953,7 @@ class FakeDingTalk:
                 orphans = [mid for mid, p in self._pending.items() if p.conn_id is None and p.redeliver]
                 self._cond.notify_all()
             for mid in orphans:                      # re-sent at once to another open connection, if any
-                await self._deliver(mid)
+                await self._deliver(mid, "orphan")
 
     async def _ping_loop(self, conn: _Conn) -> None:
         """SYSTEM ping every ``ping_interval`` s (stream_frame_system_ping.json); the ACK must echo opaque."""
@@ -966,7 +975,7 @@ class FakeDingTalk:
                        and now - p.last_sent >= self.redeliver_after
                        and p.attempts <= self.max_redeliveries]
             for mid in due:
-                await self._deliver(mid)
+                await self._deliver(mid, "timer")
 
     def _on_client_frame(self, conn: _Conn, message: Any) -> None:
         """An ACK: ``{"code":200,"headers":{"contentType","messageId"},"message":"OK","data":…}``
