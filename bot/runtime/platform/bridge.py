@@ -394,9 +394,7 @@ class BridgeRequest(BaseRequest):
         try:
             if len(data) > limit:
                 raise TooLarge(f"{len(data)} bytes", limit)
-            sent = await self.messenger.send_file(chat, filename, data, caption)
-            if caption:
-                await self.messenger.send_text(chat, caption)
+            sent = await self.messenger.send_file(chat, filename, data, caption)  # the caption too, as it can
         except TooLarge as exc:
             # Never dropped in silence: the chat is told what did not arrive and why.
             refused = True
