@@ -104,6 +104,7 @@ class Person(ABC):
 
     def __init__(self, people: People):
         self.people = people
+        self.pressed: dict[str, Button] = {}  # press id → the button pressed (as the message showed it then)
 
     @abstractmethod
     def send(self, text: str, group: Group | None = None) -> None:
@@ -115,8 +116,9 @@ class Person(ABC):
 
     @abstractmethod
     def press(self, message: Seen, text: str) -> str:
-        """Press the button with this text (or the only one starting with it) on the message as it looks now;
-        returns the press's id (for `answer`)."""
+        """Press the button with this text (or the only one starting with it) on the message as it looks *now*
+        (it may have changed since `message` was seen); returns the press's id (for `answer`). `pressed[id]` is
+        the button pressed, with the data sent."""
 
     @abstractmethod
     def answer(self, press_id: str) -> str | None:
@@ -243,7 +245,10 @@ class TelegramPerson(Person):
         self.user.send_document(data, filename=filename)
 
     def press(self, message: Seen, text: str) -> str:
-        return self.user.press(message.raw, message.find_button(text).text)
+        button = TelegramPeople.seen(message.raw).find_button(text)  # the live message, as it looks now
+        press_id = self.user.press_data(message.raw, button.data)
+        self.pressed[press_id] = button
+        return press_id
 
     def answer(self, press_id: str) -> str | None:
         answer = self.people.emu.callback_answer(press_id)
@@ -350,8 +355,9 @@ class DingTalkPerson(Person):
         card = self.people.emu.card(message.id)  # as it looks now
         button = _find(_dt_buttons(card.card_params.get("buttons")), text, f"card {message.id}")
         mark = len(self.people.emu.sent_to(self.user))
-        frame = self._pushed(self.user.press(card, button.text))
+        frame = self._pushed(self.user.press_data(card, button.data))
         self.press_marks[frame] = mark
+        self.pressed[frame] = button
         return frame
 
     def answer(self, press_id: str) -> str | None:

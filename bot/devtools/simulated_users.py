@@ -68,9 +68,8 @@ class ScriptedInspector:
             self.on_step("press", text)
 
     def _press(self, msg: Seen, text: str) -> str:
-        data = msg.find_button(text).data
         query_id = self.person.press(msg, text)
-        self.presses.append((query_id, data))
+        self.presses.append((query_id, self.person.pressed[query_id].data))
         return query_id
 
     def _view(self) -> tuple:
