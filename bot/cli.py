@@ -245,7 +245,7 @@ def cmd_demo(cfg, args) -> int:
     """The offline demo (bot.devtools.demo): its own emulator, database and config; no token."""
     from bot.devtools import demo
 
-    return demo.main(args.out, verbose=args.verbose)
+    return demo.main(args.out, verbose=args.verbose, platform=args.platform)
 
 
 def cmd_migrate(cfg, args) -> int:
@@ -333,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("demo", help="run a whole campaign offline (local emulator, sample data, no token)")
     p.add_argument("--out", help="folder for the database, workbooks and transcript (default: demo-output/<time>)")
+    p.add_argument("--platform", choices=("telegram", "dingtalk"), default="telegram",
+                   help="the messenger to play the story on: its local emulator (default: telegram)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("import", help="import directory workbook")
     p.add_argument("file")

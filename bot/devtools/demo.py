@@ -2,7 +2,10 @@
 
 No token and no network: the local Bot API emulator (bot.devtools.botapi_emulator, the one the end-to-end tests use) runs in a
 thread of this process, and the real bot runs against it as a child process (`python -m bot run`, as deployed),
-on a fresh SQLite database in the output folder. The simulated people talk to the bot over HTTP:
+on a fresh SQLite database in the output folder. The simulated people talk to the bot over HTTP, through the people
+side of bot.devtools.people. With `--platform dingtalk` the same story runs on 钉钉: the local 钉钉 emulator
+(bot.devtools.dingtalk_emulator) instead, the bot with `[bot] platform = "dingtalk"` behind the messenger bridge;
+buttons are cards (updated in place), documents file messages, group commands @-messages to the robot:
 
  1. an admin sends the sample directory workbook (bot.devtools.sample_data: the seed's four departments and their items, a
     roster, targets) and binds the group chat; the leader 马勇 binds his account with a one-time invite code;
@@ -40,7 +43,8 @@ from typing import Any, TextIO
 
 from sqlalchemy import func, select
 
-from bot.devtools.botapi_emulator import Call, FakeBotAPI
+from bot.devtools.botapi_emulator import FakeBotAPI
+from bot.devtools.people import DingTalkPeople, People, Shown, TelegramPeople
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: bot/devtools/demo.py
 TOKEN = "7000000:DEMO-offline-token"  # the emulator's; nothing leaves this machine
@@ -51,6 +55,12 @@ LEADER_TG = 6101
 GROUP_ID = -1001000
 GROUP_TITLE = "西华县联合抽查工作群"
 TG_BASE = 7000  # simulated Telegram id of roster person n: TG_BASE + n
+PLATFORMS = ("telegram", "dingtalk")
+# 钉钉 (--platform dingtalk): staffIds, the group's conversation id, the app's credentials (the emulator's)
+DT_ADMIN = "admin001"  # bootstrapped by [dingtalk] admins
+DT_LEADER = "mayong01"
+DT_GROUP = "cidDemoGroup00000000=="
+DT_CLIENT_ID, DT_CLIENT_SECRET = "dingappkey", "s3cret"
 LATE_DEPARTMENT = "西华县消防救援大队"  # its inspector enters only after the reminder
 PROBLEM_DEPARTMENT = "西华县公安局"  # its inspector reports a problem (code 5 with a description)
 # their inspectors take the shortcuts (issue 13): 全部「1 未发现问题」 → 提交; 公安 marks its problem first
@@ -98,11 +108,16 @@ def plan_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_text(emu: FakeBotAPI, db_path: Path) -> str:
+def config_text(emu: Any, db_path: Path, platform: str = "telegram") -> str:
     # The running bot's own daily job stays off: it would tick on today's real date; the demo ticks itself (step 5).
+    database = f"[database]\nurl = {json.dumps('sqlite:///' + db_path.resolve().as_posix())}\n"
+    if platform == "dingtalk":
+        return (f'[bot]\nplatform = "dingtalk"\n[dingtalk]\nclient_id = "{DT_CLIENT_ID}"\n'
+                f'client_secret = "{DT_CLIENT_SECRET}"\ncard_template_id = "tpl.schema"\nadmins = ["{DT_ADMIN}"]\n'
+                f'openapi_endpoint = "{emu.openapi_url}"\noapi_endpoint = "{emu.oapi_url}"\n'
+                f"{database}[reminders]\nenabled = false\n")
     return (f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\nbase_file_url = "{emu.base_file_url}"\n'
-            f"[database]\nurl = {json.dumps('sqlite:///' + db_path.resolve().as_posix())}\n"
-            f"[access]\nadmins = [{ADMIN_TG}]\n[reminders]\nenabled = false\n")
+            f"{database}[access]\nadmins = [{ADMIN_TG}]\n[reminders]\nenabled = false\n")
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -147,83 +162,72 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _buttons(markup: Any) -> list[str]:
-    if not isinstance(markup, dict):
-        return []
-    return [b.get("text", "") for row in markup.get("inline_keyboard", []) for b in row]
-
-
-_SHOWN = frozenset({"sendMessage", "sendDocument", "editMessageText", "answerCallbackQuery"})
 _PART = re.compile(r"（\d+/\d+）$")  # "（2/5）" at the end of a report file's caption
 
 
 class Chats:
-    """Shows the bot's side of the conversations: every Bot API call since the last look, as chat lines.
+    """Shows the bot's side of the conversations: everything it did since the last look (bot.devtools.people
+    `People.activity`), as chat lines.
 
     Messages to the person in focus are shown whole; a notice to someone else is shown whole the first time its
     first line appears and as that line alone afterwards (eight inspectors get the same draw notice); the
-    documents of one send are listed on one line."""
+    documents of one send are listed on one line. An edit reads "更新消息" (钉钉: "更新卡片", a card updated in
+    place)."""
 
-    def __init__(self, emu: FakeBotAPI, story: Story, names: dict[int, str]):
-        self.emu = emu
+    def __init__(self, people: People, story: Story, names: dict, group: Any):
+        self.people = people
         self.story = story
-        self.names = names  # Telegram id → how the story names that chat
-        self.mark = len(emu.calls)
+        self.names = names  # a person's key → how the story names their chat
+        self.group = group  # the work group's key
+        self.mark, _ = people.activity(0)
         self.seen: set[str] = set()
-        self.buttons: dict[int, list[str]] = {}  # chat → the buttons it sees last
+        self.buttons: dict[Any, list[str]] = {}  # chat → the buttons it sees last
+        self.updated = "更新卡片" if people.platform == "dingtalk" else "更新消息"
 
-    def button(self, chat: int, prefix: str) -> str:
+    def button(self, chat: Any, prefix: str) -> str:
         """The whole text of the button a press by prefix ("1 ") chose."""
         texts = self.buttons.get(chat, [])
         return next((b for b in texts if b == prefix), None) or next(
             (b for b in texts if b.startswith(prefix)), prefix.strip())
 
-    def show_new(self, focus: int | None = None) -> list[Call]:
+    def show_new(self, focus: Any = None) -> list[Shown]:
         """Print what the bot did since the last look; messages to `focus` read as replies, others as notices."""
-        calls = self.emu.calls[self.mark:]
-        self.mark += len(calls)
-        calls = [c for c in calls if c.ok and c.method in _SHOWN and isinstance(c.result, (dict, bool))]
+        self.mark, shown = self.people.activity(self.mark)
         i = 0
-        while i < len(calls):
-            call = calls[i]
+        while i < len(shown):
+            item = shown[i]
             i += 1
-            who = self._who(call, focus)
-            if call.method == "answerCallbackQuery":
-                if call.params.get("text"):
-                    self.story.block("机器人·提示", call.params["text"])
+            who = self._who(item.chat, focus)
+            if item.kind == "answer":
+                if item.text:
+                    self.story.block("机器人·提示", item.text)
                 continue
-            if call.method == "sendDocument":
-                caption = _PART.sub("", call.result.get("caption") or "")
-                names = [self._filename(call)]
-                while (i < len(calls) and calls[i].method == "sendDocument" and calls[i].chat_id == call.chat_id
-                       and _PART.sub("", calls[i].result.get("caption") or "") == caption):
-                    names.append(self._filename(calls[i]))
+            if item.kind == "file":
+                caption = _PART.sub("", item.caption)
+                names = [item.filename or "文件"]
+                while (i < len(shown) and shown[i].kind == "file" and shown[i].chat == item.chat
+                       and _PART.sub("", shown[i].caption) == caption):
+                    names.append(shown[i].filename or "文件")
                     i += 1
                 files = f"📎 {names[0]}" if len(names) == 1 else f"📎 {len(names)} 个文件：" + "、".join(names)
                 self.story.block(who, files + (f"\n{caption}" if caption else ""))
                 continue
-            text = call.result.get("text", "")
-            buttons = _buttons(call.result.get("reply_markup"))
+            buttons = list(item.buttons)
             if buttons:
-                self.buttons[call.chat_id] = buttons
-            label = who if call.method == "sendMessage" else who + "·更新消息"
-            first = text.split("\n", 1)[0]
-            if call.chat_id != focus and first in self.seen and "\n" in text:
+                self.buttons[item.chat] = buttons
+            label = who if item.kind == "message" else f"{who}·{self.updated}"
+            first = item.text.split("\n", 1)[0]
+            if item.chat != focus and first in self.seen and "\n" in item.text:
                 self.story.block(label, first + "（同类通知，从略）")
                 continue
             self.seen.add(first)
-            self.story.block(label, text, buttons)
-        return calls
+            self.story.block(label, item.text, buttons)
+        return shown
 
-    @staticmethod
-    def _filename(call: Call) -> str:
-        return (call.result.get("document") or {}).get("file_name") or call.filename or "文件"
-
-    def _who(self, call: Call, focus: int | None) -> str:
-        chat = call.chat_id
+    def _who(self, chat: Any, focus: Any) -> str:
         if chat == focus:
             return "机器人"
-        if chat == GROUP_ID:
+        if chat == self.group:
             return "机器人 → 工作群"
         return f"机器人 → {self.names.get(chat, chat)}（私聊）"
 
@@ -281,11 +285,26 @@ class BotProcess:
 # ------------------------------------------------------------------------------------------------ the demo
 
 class Demo:
-    def __init__(self, folder: Path, story: Story):
+    def __init__(self, folder: Path, story: Story, platform: str = "telegram"):
+        from bot.devtools.dingtalk_emulator import FakeDingTalk
+
+        if platform not in PLATFORMS:
+            raise DemoError(f"未知的平台：{platform}（可选：{'、'.join(PLATFORMS)}）")
         self.folder = folder
         self.story = story
+        self.platform = platform
+        self.dingtalk = platform == "dingtalk"
         self.db_path = folder / "demo.db"
-        self.emu = FakeBotAPI(token=TOKEN, bot_username=BOT_USERNAME, bot_first_name="双随机抽查助手")
+        if self.dingtalk:
+            self.emu: Any = FakeDingTalk(client_id=DT_CLIENT_ID, client_secret=DT_CLIENT_SECRET)
+            self.admin, self.leader, self.group_key = DT_ADMIN, DT_LEADER, DT_GROUP
+        else:
+            self.emu = FakeBotAPI(token=TOKEN, bot_username=BOT_USERNAME, bot_first_name="双随机抽查助手")
+            self.admin, self.leader, self.group_key = ADMIN_TG, LEADER_TG, GROUP_ID
+        self.at = "@机器人 " if self.dingtalk else ""  # a group command: 钉钉 delivers only @-messages to the robot
+        self.people: People | None = None
+        self.keys: dict[int, Any] = {}  # the id the bot knows a person by → their key on the messenger
+        self.started = False
         self.bot: BotProcess | None = None
         self.engine = None
         self.sessions = None
@@ -295,9 +314,13 @@ class Demo:
         self.draw_id = 0
 
     # -- plumbing
-    def _settle(self, tg: int) -> None:
-        """Until the bot has handled the user's updates (it confirms an update only after handling it)."""
-        self.emu.wait_for(lambda e: tg not in e.pending_senders(), timeout=TIMEOUT)
+    def _settle(self, key: Any) -> None:
+        """Until the bot has handled everything the person sent (bot.devtools.people: "settled")."""
+        self.people.person(key).wait_settled(TIMEOUT)
+
+    def person_key(self, person_id: int) -> Any:
+        """The key on the messenger of a roster person bound directly (not the leader)."""
+        return f"staff{person_id:04d}" if self.dingtalk else TG_BASE + person_id
 
     def _outbox_idle(self) -> None:
         """Until the bot's outbox has delivered every queued notification."""
@@ -314,31 +337,40 @@ class Demo:
                 raise DemoError("发件箱中的通知未能送出，见 bot.log")
             time.sleep(0.05)
 
-    def say(self, tg: int, name: str, text: str, chat=None) -> None:
-        """A person sends a message; the bot's answer is printed."""
-        where = "（工作群）" if chat is not None else ""
-        self.story.block(name + where, text)
-        self.emu.user(tg).send(text, chat=chat)
-        self._settle(tg)
-        self.chats.show_new(focus=chat.id if chat is not None else tg)
+    def say(self, key: Any, name: str, text: str, group=None) -> None:
+        """A person sends a message (in `group`: to the bot, with an @ on 钉钉); the bot's answer is printed."""
+        where = "（工作群）" if group is not None else ""
+        self.story.block(name + where, (self.at if group is not None else "") + text)
+        self.people.person(key).send(text, group)
+        self._settle(key)
+        self.chats.show_new(focus=group.key if group is not None else key)
 
     # -- the steps
     def start(self) -> None:
         from bot.config import load_config
         from bot.db import make_engine, make_sessionmaker, migrate
 
-        self.story.heading("启动本地 Bot API 模拟器和机器人（离线，无需 token）")
+        if self.dingtalk:
+            self.story.heading("启动本地钉钉模拟器和机器人（离线，无需钉钉应用）")
+        else:
+            self.story.heading("启动本地 Bot API 模拟器和机器人（离线，无需 token）")
         self.emu.start()
+        self.started = True
         config = self.folder / "config.toml"
-        config.write_text(config_text(self.emu, self.db_path), encoding="utf-8")
+        config.write_text(config_text(self.emu, self.db_path, self.platform), encoding="utf-8")
         self.cfg = load_config(config, env={})
         self.engine = make_engine(self.cfg.database.url)
         migrate(self.engine)  # before the bot starts: one process creates the schema
         self.sessions = make_sessionmaker(self.engine)
+        self.people = (DingTalkPeople(self.emu, self.sessions) if self.dingtalk
+                       else TelegramPeople(self.emu, language_code="zh-hans"))
         self.bot = BotProcess(config, self.folder / "bot.log")
         self.bot.start()
-        self.chats = Chats(self.emu, self.story, {ADMIN_TG: "管理员"})
-        self.story.line(f"  模拟器：{self.emu.url}（Telegram 的替身，只在本机）")
+        self.chats = Chats(self.people, self.story, {self.admin: "管理员"}, self.group_key)
+        if self.dingtalk:
+            self.story.line(f"  模拟器：{self.emu.openapi_url}，Stream {self.emu.ws_url}（钉钉开放平台的替身，只在本机）")
+        else:
+            self.story.line(f"  模拟器：{self.emu.url}（Telegram 的替身，只在本机）")
         self.story.line(f"  机器人：python -m bot run（进程 {self.bot.proc.pid}），数据库 {self.db_path.name}，"
                         f"日志 bot.log")
 
@@ -350,11 +382,11 @@ class Demo:
         self.story.heading("管理员导入名录（单位、抽查事项、人员、检查对象、回避关系）")
         data = sample_workbook(n_targets=30)
         (self.folder / "样例名录.xlsx").write_bytes(data)
-        admin = self.emu.user(ADMIN_TG, "管理员", language_code="zh-hans")
+        admin = self.people.person(self.admin, "管理员")
         self.story.block("管理员", "📎 样例名录.xlsx（私聊发给机器人）")
-        admin.send_document(data, filename="样例名录.xlsx")
-        self._settle(ADMIN_TG)
-        self.chats.show_new(focus=ADMIN_TG)
+        admin.send_file(data, "样例名录.xlsx")
+        self._settle(self.admin)
+        self.chats.show_new(focus=self.admin)
         with self.sessions.begin() as s:
             counts = [s.scalar(select(func.count()).select_from(m)) for m in (Department, Item, Person, Target)]
         if not counts[3]:
@@ -366,20 +398,29 @@ class Demo:
         with self.sessions.begin() as s:
             leader = s.scalar(select(Person).where(Person.name == LEADER_NAME))
             for p in s.scalars(select(Person).where(Person.id != leader.id)):
-                p.telegram_user_id = TG_BASE + p.id
+                key = self.person_key(p.id)
+                p.telegram_user_id = self.people.bind(s, key, p.name)
+                self.keys[p.telegram_user_id] = key
+                self.chats.names[key] = f"{p.name}（{p.department.label or p.department.name}）"
             issued = identity.issue_invite(s, leader, actor="demo", hours=self.cfg.rules.invite_code_hours)
             code = issued.code
-            for p in s.scalars(select(Person).where(Person.telegram_user_id.is_not(None))):
-                self.emu.user(p.telegram_user_id, p.name, language_code="zh-hans")
-                self.chats.names[p.telegram_user_id] = f"{p.name}（{p.department.label or p.department.name}）"
-        self.chats.names[LEADER_TG] = LEADER_NAME
-        self.story.line(f"  （演示从简：名录中其余 {counts[2] - 1} 人直接绑定了模拟账号；实际使用时每人收到一次性"
+            leader_id = leader.id
+        self.chats.names[self.leader] = LEADER_NAME
+        account = "钉钉账号" if self.dingtalk else "模拟账号"
+        self.story.line(f"  （演示从简：名录中其余 {counts[2] - 1} 人直接绑定了{account}；实际使用时每人收到一次性"
                         "邀请码，发送 /start 邀请码 绑定）")
         self.story.line(f"  管理员为 {LEADER_NAME} 生成邀请码（/invite {LEADER_NAME} 或 python -m bot invite {LEADER_NAME}）")
-        self.emu.user(LEADER_TG, LEADER_NAME, language_code="zh-hans")
-        self.say(LEADER_TG, LEADER_NAME, f"/start {code}")
-        group = self.emu.group(GROUP_ID, GROUP_TITLE)
-        self.say(ADMIN_TG, "管理员", "/bindgroup", chat=group)
+        if self.dingtalk:
+            self.story.line("  （钉钉没有 Telegram 那样的邀请链接：他在与机器人的单聊中发送 /start 邀请码）")
+        leader = self.people.person(self.leader, LEADER_NAME)
+        self.say(self.leader, LEADER_NAME, f"/start {code}")
+        with self.sessions.begin() as s:
+            bound = s.get(Person, leader_id).telegram_user_id
+        if bound is None:
+            raise DemoError(f"{LEADER_NAME} 未能绑定账号，见上面机器人的回复")
+        self.keys[bound] = self.leader
+        group = self.people.group(self.group_key, GROUP_TITLE, members=[admin, leader])
+        self.say(self.admin, "管理员", "/bindgroup", group=group)
 
     def campaign(self) -> None:
         from bot.services import campaigns
@@ -408,21 +449,22 @@ class Demo:
         from bot.services import draws
 
         self.story.heading("领导在工作群发送 /draw：随机抽取检查对象和检查人员")
-        group = self.emu.group(GROUP_ID)
-        self.story.block(f"{LEADER_NAME}（工作群）", "/draw")
-        self.emu.user(LEADER_TG).send("/draw", chat=group)
-        self._settle(LEADER_TG)
+        group = self.people.group(self.group_key)
+        self.story.block(f"{LEADER_NAME}（工作群）", self.at + "/draw")
+        self.people.person(self.leader).send("/draw", group)
+        self._settle(self.leader)
         with self.sessions.begin() as s:
             draw = draws.current_draw(s, self.campaign_id)
             if draw is None:
-                self.chats.show_new(focus=GROUP_ID)
+                self.chats.show_new(focus=self.group_key)
                 raise DemoError("抽取未完成，见上面机器人的回复")
             self.draw_id = draw.id
         self._outbox_idle()  # the announcement and the notices go through the outbox
-        self.chats.show_new(focus=GROUP_ID)
+        self.chats.show_new(focus=self.group_key)
 
-    def _drawn(self) -> list[tuple[str, int, str, int]]:
-        """The first drawn inspector of each department, campaign order: (department, tg id, name, group id)."""
+    def _drawn(self) -> list[tuple[str, Any, str, int]]:
+        """The first drawn inspector of each department, campaign order: (department, their key on the messenger,
+        name, group id)."""
         from models import Assignment, CampaignDepartment, DrawGroup
 
         with self.sessions.begin() as s:
@@ -432,11 +474,11 @@ class Demo:
             for a in s.scalars(select(Assignment).join(DrawGroup, DrawGroup.id == Assignment.group_id)
                                .where(DrawGroup.draw_id == self.draw_id, Assignment.active)
                                .order_by(DrawGroup.number, Assignment.position, Assignment.id)):
-                first.setdefault(a.department_id, (a.department.name, a.person.telegram_user_id, a.person.name,
-                                                   a.group_id))
+                first.setdefault(a.department_id, (a.department.name, self.keys[a.person.telegram_user_id],
+                                                   a.person.name, a.group_id))
         return [first[d] for d in sorted(first, key=lambda d: order.get(d, 0))]
 
-    def _enter(self, department: str, tg: int, name: str, group_id: int) -> None:
+    def _enter(self, department: str, key: Any, name: str, group_id: int) -> None:
         from bot.devtools.simulated_users import ScriptedInspector
         from models import Department, GroupTarget, Submission
 
@@ -452,11 +494,11 @@ class Demo:
             return subs >= targets
 
         def on_step(kind: str, text: str) -> None:
-            self.story.block(name, text if kind == "send" else f"点击 [{self.chats.button(tg, text)}]")
-            self.chats.show_new(focus=tg)
+            self.story.block(name, text if kind == "send" else f"点击 [{self.chats.button(key, text)}]")
+            self.chats.show_new(focus=key)
 
         self.story.line(f"  —— {name}（{department}）——")
-        inspector = ScriptedInspector(self.emu, tg, name, done, problem_first=department == PROBLEM_DEPARTMENT,
+        inspector = ScriptedInspector(self.people, key, name, done, problem_first=department == PROBLEM_DEPARTMENT,
                                       shortcuts=department in SHORTCUT_DEPARTMENTS, on_step=on_step)
         inspector.run(max_steps=100)
         if isinstance(inspector.error, KeyboardInterrupt):  # run() hands every exception back, Ctrl-C too
@@ -464,9 +506,9 @@ class Demo:
         if inspector.error is not None:
             raise DemoError(f"{name} 的录入未完成：{inspector.error}")
         self._outbox_idle()  # the group leader's notice of each submission
-        self.chats.show_new(focus=tg)
+        self.chats.show_new(focus=key)
 
-    def entry(self) -> tuple[str, int, str, int]:
+    def entry(self) -> tuple[str, Any, str, int]:
         drawn = self._drawn()
         late = next(d for d in drawn if d[0] == LATE_DEPARTMENT)
         self.story.heading("检查人员在私聊中用 /enter 录入检查结果（每个单位一人录入即可）")
@@ -476,7 +518,7 @@ class Demo:
                 self._enter(*d)
         return late
 
-    def reminders(self, late: tuple[str, int, str, int]) -> None:
+    def reminders(self, late: tuple[str, Any, str, int]) -> None:
         from bot.services import reminders
         from bot.services.report_sends import send_deadline_reports
         from bot.rules.workdays import WorkCalendar
@@ -502,7 +544,7 @@ class Demo:
                         f"排队 {report.total} 条通知（{kinds or '无'}）")
         self._outbox_idle()
         shown = self.chats.show_new(focus=None)
-        if not any(c.chat_id == late[1] and "提醒" in (c.params.get("text") or "") for c in shown):
+        if not any(c.chat == late[1] and "提醒" in c.text for c in shown):
             raise DemoError(f"{late[2]} 没有收到录入提醒")
         self.story.heading("收到提醒后，最后一个单位录入；全部录入后机器人自动把报表发给联络员")
         self._enter(*late)
@@ -548,7 +590,7 @@ class Demo:
         from models import Draw
 
         self.story.heading("验证抽取：群内 /verify，以及任何人都能运行的 python -m bot draw verify 抽取记录.json")
-        self.say(LEADER_TG, LEADER_NAME, f"/verify {self.draw_id}", chat=self.emu.group(GROUP_ID))
+        self.say(self.leader, LEADER_NAME, f"/verify {self.draw_id}", group=self.people.group(self.group_key))
         with self.sessions.begin() as s:
             record = draws.export_record(s, s.get(Draw, self.draw_id))
         path = self.folder / f"抽取记录_{self.draw_id}.json"
@@ -569,7 +611,8 @@ class Demo:
             if self.bot is not None:
                 self.bot.stop()
         finally:
-            self.emu.stop()
+            if self.started:
+                self.emu.stop()
             if self.engine is not None:
                 self.engine.dispose()
 
@@ -587,22 +630,40 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM/SIGHUP end the demo like Ctrl-C: through the clean-up below
 
 
-def main(out: str | None = None, verbose: bool = False) -> int:
+def main(out: str | None = None, verbose: bool = False, platform: str = "telegram") -> int:
     """Run the demo; 0 on success. The last line printed is the folder holding the files."""
+    return run(out, verbose, platform)[0]
+
+
+def run(out: str | None = None, verbose: bool = False, platform: str = "telegram") -> tuple[int, Demo | None]:
+    """`main`, also handing back the Demo (stopped) whose emulator and people can still be looked at."""
+    if platform not in PLATFORMS:
+        print(f"演示无法开始：未知的平台 {platform}（可选：{'、'.join(PLATFORMS)}）", file=sys.stderr)
+        return 2, None
+    root = logging.getLogger()
+    level = root.level
     if not verbose:  # the story is the output; the bot's own log is in bot.log
-        logging.getLogger().setLevel(logging.WARNING)
+        root.setLevel(logging.WARNING)
+    try:
+        return _run(out, verbose, platform)
+    finally:
+        root.setLevel(level)
+
+
+def _run(out: str | None, verbose: bool, platform: str) -> tuple[int, Demo | None]:
     started = time.monotonic()
     try:
         folder = _folder(out)
     except (DemoError, OSError) as exc:
         print(f"演示无法开始：{exc}", file=sys.stderr)
-        return 2
-    story = Story(folder / "演示记录.txt")
-    story.line(f"双随机抽查助手 · 离线演示（输出文件夹：{folder}）")
+        return 2, None
+    story = Story(folder / "演示记录.txt", out=sys.stdout)
+    where = "，钉钉" if platform == "dingtalk" else ""
+    story.line(f"双随机抽查助手 · 离线演示{where}（输出文件夹：{folder}）")
     # SIGINT too: a shell starts background jobs with it ignored, and Python then never raises KeyboardInterrupt.
     stops = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
     previous = {sig: signal.signal(sig, _interrupt) for sig in stops}
-    demo = Demo(folder, story)
+    demo = Demo(folder, story, platform)
     code = 0
     try:
         demo.start()
@@ -636,4 +697,4 @@ def main(out: str | None = None, verbose: bool = False) -> int:
         story.line("记录和日志（bot.log）在这个文件夹：")
     story.line(str(folder))
     story.close()
-    return code
+    return code, demo

@@ -1,13 +1,13 @@
-"""Scripted inspectors for the local Bot API emulator (bot.devtools.botapi_emulator): they press what a person would press in
-`/enter` and wait until the bot has handled each step. Used by the end-to-end tests, the entry benchmark and
-the offline demo."""
+"""Scripted inspectors: they press what a person would press in `/enter` and wait until the bot has handled each
+step, on any messenger's people side (bot.devtools.people: the local Bot API emulator or the local 钉钉 emulator).
+Used by the end-to-end tests, the entry benchmark and the offline demo."""
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Any, Callable, Hashable
 
-from bot.devtools.botapi_emulator import FakeBotAPI
+from bot.devtools.people import People, Seen, as_people
 
 PROBLEM_NOTE = "已当场责令改正，悬挂禁入标志"
 
@@ -20,14 +20,20 @@ class ScriptedInspector:
 
     Like a person after the bot restarted mid-step, an action that changed nothing the inspector can see (the
     reply was lost, a stale button was refused) is followed by `/enter`, which resumes from the saved drafts.
-    `presses` records each button press as (callback query id, callback data)."""
+    `presses` records each button press as (press id, callback data): on Telegram the callback query id.
 
-    def __init__(self, emu: FakeBotAPI, telegram_id: int, name: str, done: Callable[[], bool] | None = None, *,
+    `people` is a `bot.devtools.people.People` (or a bare `FakeBotAPI`: Telegram), `who` the person's key there
+    (the Telegram user id; the 钉钉 staffId). `person` is their people-side handle, `user` the emulator's user
+    object, `tg` (= `who`) the key the drivers index them by."""
+
+    def __init__(self, people: People | Any, who: Hashable, name: str, done: Callable[[], bool] | None = None, *,
                  problem_first: bool = False, shortcuts: bool = False,
                  on_step: Callable[[str, str], None] | None = None):
-        self.emu = emu
-        self.tg = telegram_id
-        self.user = emu.user(telegram_id, name)
+        self.people = as_people(people)
+        self.emu = self.people.emu
+        self.person = self.people.person(who, name)
+        self.tg = who
+        self.user = self.person.user
         self.done = done
         self.problem_first = problem_first
         self.shortcuts = shortcuts
@@ -42,12 +48,12 @@ class ScriptedInspector:
 
     # -- waiting for the bot
     def _wait_settled(self, timeout: float = 60) -> None:
-        """Until the bot has handled this user's updates: the bot confirms an update only after handling it."""
-        self.emu.wait_for(lambda e: self.tg not in e.pending_senders(), timeout=timeout)
+        """Until the bot has handled everything this person sent."""
+        self.person.wait_settled(timeout)
 
     def send(self, text: str) -> None:
         t0 = time.perf_counter()
-        self.user.send(text)
+        self.person.send(text)
         self._wait_settled()
         self.latencies.append(time.perf_counter() - t0)
         if self.on_step:
@@ -61,28 +67,25 @@ class ScriptedInspector:
         if self.on_step:
             self.on_step("press", text)
 
-    def _press(self, msg, text: str) -> str:
-        data = msg.find_button(text).get("callback_data", "")
-        query_id = self.user.press(msg, text)
-        self.presses.append((query_id, data))
+    def _press(self, msg: Seen, text: str) -> str:
+        query_id = self.person.press(msg, text)
+        self.presses.append((query_id, self.person.pressed[query_id].data))
         return query_id
 
     def _view(self) -> tuple:
         """What the inspector sees: how many messages, and the latest one with buttons as it looks now."""
-        msg = self.latest_with_buttons()
-        shown = (msg.message_id, msg.text, tuple(msg.button_texts)) if msg else None
-        return len(self.emu.sent_to(self.tg)), shown
+        messages = self.person.messages()
+        msg = next((m for m in reversed(messages) if m.buttons and not m.deleted), None)
+        shown = (msg.id, msg.text, tuple(msg.button_texts)) if msg else None
+        return len(messages), shown
 
-    def latest_with_buttons(self):
-        for msg in reversed(self.emu.sent_to(self.tg)):
-            if msg.buttons and not msg.deleted:
-                return msg
-        return None
+    def latest_with_buttons(self) -> Seen | None:
+        return self.person.latest_with_buttons()
 
     # -- the script
     def finished_by_text(self) -> bool:
         """The bot said the department's results are in (by this user or the colleague)."""
-        for msg in reversed(self.emu.sent_to(self.tg)):
+        for msg in reversed(self.person.messages()):
             text = msg.text or ""
             if msg.buttons and not ("已提交" in text or "已由" in text):
                 return False
@@ -95,8 +98,7 @@ class ScriptedInspector:
         if self.done is not None and self.done():
             return None
         if self.done is None and self._last_query:
-            answer = self.emu.callback_answer(self._last_query) or {}
-            if "已由" in (answer.get("text") or ""):  # the colleague submitted first
+            if "已由" in (self.person.answer(self._last_query) or ""):  # the colleague submitted first
                 return None
         view = self._view()
         stalled = view == self._acted_on
@@ -122,8 +124,8 @@ class ScriptedInspector:
         if "提交" in texts:
             self._submitted = True
             return ("press", msg, "提交")
-        pending = [b["text"] for b in (msg.buttons if msg else [])
-                   if b.get("callback_data", "").startswith("ent:t:") and not b["text"].startswith("✅")]
+        pending = [b.text for b in (msg.buttons if msg else ())
+                   if b.data.startswith("ent:t:") and not b.text.startswith("✅")]
         if pending:
             return ("press", msg, pending[0])
         if self.done is None and getattr(self, "_asked", False) and self.finished_by_text():
@@ -148,7 +150,7 @@ class ScriptedInspector:
     def perform(self, action, wait: bool = True) -> None:
         self._last_query = None
         if action[0] == "send":
-            self.send(action[1]) if wait else self.user.send(action[1])
+            self.send(action[1]) if wait else self.person.send(action[1])
         elif wait:
             self.press(action[1], action[2])
         else:
@@ -167,23 +169,26 @@ class ScriptedInspector:
             for _ in range(max_steps):
                 if not self.step():
                     return
-            raise AssertionError(f"inspector {self.tg} did not finish: {self.emu.dump()}")
+            raise AssertionError(f"inspector {self.tg} did not finish: {self.people.dump()}")
         except BaseException as exc:  # reported to the caller's thread
             self.error = exc
 
 
-def drive(emu: FakeBotAPI, inspectors: list[ScriptedInspector], timeout: float = 600,
+def drive(people: People | Any, inspectors: list[ScriptedInspector], timeout: float = 600,
           max_steps: int = 200) -> float:
-    """Run many scripted inspectors at once from one thread: whenever a user's last update has been handled,
-    they take their next step. Records each step's latency (sent → handled); returns the wall time."""
-    sent_at: dict[int, float] = {}
-    steps: dict[int, int] = {}
+    """Run many scripted inspectors at once from one thread: whenever the bot has handled everything a person
+    sent, they take their next step. Records each step's latency (sent → handled); returns the wall time.
+    `people`: the inspectors' `People` (or a bare `FakeBotAPI`)."""
+    people = as_people(people)
+    sent_at: dict[Hashable, float] = {}
+    steps: dict[Hashable, int] = {}
     active = {i.tg: i for i in inspectors}
     t0 = time.perf_counter()
     while active:
         if time.perf_counter() - t0 > timeout:
-            raise TimeoutError(f"{len(active)} inspectors still busy\n{emu.dump()}")
-        pending = emu.pending_senders()
+            raise TimeoutError(f"{len(active)} inspectors still busy\n{people.dump()}")
+        pending = set().union(*(group.pending([i.tg for i in active.values() if i.people is group])
+                                for group in {id(i.people): i.people for i in active.values()}.values()))
         now = time.perf_counter()
         for tg, insp in list(active.items()):
             if tg in pending:
@@ -196,7 +201,7 @@ def drive(emu: FakeBotAPI, inspectors: list[ScriptedInspector], timeout: float =
                 del active[tg]
                 continue
             if steps[tg] > max_steps:
-                raise AssertionError(f"inspector {tg} did not finish\n{emu.dump()}")
+                raise AssertionError(f"inspector {tg} did not finish\n{people.dump()}")
             insp.perform(action, wait=False)
             sent_at[tg] = time.perf_counter()
         time.sleep(0.005)

@@ -1,6 +1,6 @@
 """The newcomer's offline demo (issue 7): `python -m bot demo` runs a whole campaign against the local Bot API
 emulator with no token and no configuration, writes the five workbooks into the folder it names on its last
-line, and verifies the draw."""
+line, and verifies the draw. `--platform dingtalk` runs the same story on the local 钉钉 emulator."""
 
 from __future__ import annotations
 
@@ -60,3 +60,68 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
     assert proc.returncode == 2
     assert "不是空的" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
+
+
+def test_demo_on_dingtalk_runs_the_same_campaign_on_the_local_dingtalk_emulator(tmp_path, capsys):
+    """`python -m bot demo --platform dingtalk`, in this process (so the emulator can be looked at afterwards):
+    the same story on 钉钉 — cards updated in place, group commands as @-messages, the workbooks to the coordinator
+    as file messages, every card press ACKed in time."""
+    from io import BytesIO
+
+    from sqlalchemy import select
+
+    from bot.cli import main as cli_main
+    from bot.devtools import demo as demo_module
+    from bot.devtools.dingtalk_emulator import LATE_ACK_SECONDS, TOPIC_CARD_CALLBACK
+    from models import Person
+
+    with pytest.raises(SystemExit):  # the demo's --platform flag, with its choices
+        cli_main(["demo", "--platform", "wechat"])
+    assert "invalid choice: 'wechat'" in capsys.readouterr().err
+    out = tmp_path / "钉钉演示"
+    started = time.monotonic()
+    code, demo = demo_module.run(str(out), platform="dingtalk")
+    elapsed = time.monotonic() - started
+    transcript = (out / "演示记录.txt").read_text(encoding="utf-8")
+    assert code == 0, transcript[-4000:] + (out / "bot.log").read_text(encoding="utf-8")[-4000:]
+    assert elapsed < 60, f"the demo took {elapsed:.1f} s"
+
+    lines = transcript.rstrip("\n").splitlines()
+    assert Path(lines[-1]) == out.resolve()
+    for kind in REPORT_FILES:
+        [path] = [p for p in out.glob("*.xlsx") if p.name.endswith(f"_{kind}.xlsx")]
+        wb = load_workbook(path)
+        assert wb.sheetnames and wb.worksheets[0].max_row > 1, path.name
+        wb.close()
+    assert "本地钉钉模拟器" in transcript and "Telegram 的替身" not in transcript
+    assert "【随机抽取结果】" in transcript
+    assert "@机器人 /bindgroup" in transcript and "@机器人 /draw" in transcript and "/start " in transcript
+    assert "/enter" in transcript and "点击 [1 未发现问题]" in transcript and "点击 [提交]" in transcript
+    assert "5 发现问题已责令改正" in transcript and "已提交" in transcript
+    assert "更新卡片" in transcript and "更新消息" not in transcript
+    assert "结果录入提醒" in transcript
+    assert "一致 / match" in transcript and "不一致" not in transcript
+    assert (out / "demo.db").exists() and list(out.glob("抽取记录_*.json"))
+    assert "Application.stop() complete" in (out / "bot.log").read_text(encoding="utf-8")
+
+    dt = demo.emu
+    # the automatic send after every result was in: five file messages to the coordinator, each followed by its
+    # caption as a text (钉钉's file message has none)
+    with demo.sessions() as s:
+        coordinator = next(p for p in s.scalars(select(Person).where(Person.telegram_user_id.is_not(None)))
+                           if p.has_role("coordinator"))
+        key = demo.keys[coordinator.telegram_user_id]
+    inbox = dt.sent_to(dt.user(key))
+    sent = [(m, inbox[i + 1].text or "") for i, m in enumerate(inbox[:-1]) if m.kind == "file"]
+    entered = [m for m, caption in sent if "全部结果已录入" in caption]
+    assert len(entered) == len(REPORT_FILES), inbox
+    for kind in REPORT_FILES:
+        [message] = [m for m in entered if m.filename.endswith(f"_{kind}.xlsx")]
+        wb = load_workbook(BytesIO(message.data))
+        assert wb.sheetnames and wb.worksheets[0].max_row > 1, message.filename
+        wb.close()
+    # every card press was ACKed within 2 s, and the bot spoke the protocol cleanly
+    presses = [a.seconds for a in dt.ack_latencies if a.topic == TOPIC_CARD_CALLBACK]
+    assert len(presses) >= transcript.count("点击 ["), (len(presses), transcript.count("点击 ["))
+    assert max(presses) < LATE_ACK_SECONDS, sorted(presses)[-5:]
+    assert not dt.pending_acks() and not dt.protocol_errors and not dt.internal_errors

@@ -192,11 +192,11 @@ def test_kill9_after_the_update_was_handled_redelivers_it_and_it_is_dropped(emu,
     while not codes_shown():
         inspector.step()
     prompt = inspector.latest_with_buttons()
-    data = prompt.find_button("1 ")["callback_data"]  # ent:c:<gt>:<item>:1
+    data = prompt.find_button("1 ").data  # ent:c:<gt>:<item>:1
     item_id = int(data.split(":")[3])
     emu.delay("editMessageText", 30, times=1, chat_id=person.telegram_user_id)
     emu.fail("editMessageText", status=500, times=1, chat_id=person.telegram_user_id)
-    query = inspector.user.press(prompt, "1 ")
+    query = inspector.person.press(prompt, "1 ")
     emu.wait_for(lambda e: e.in_flight("editMessageText") == 1, timeout=20)
     update_id = emu.pending_updates()[-1]["update_id"]
     with drawn.begin() as s:
