@@ -17,11 +17,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.devtools.dingtalk_emulator import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK, BotMessage, FakeDingTalk, FakeUser
+from bot.devtools.dingtalk_emulator import (
+    TOPIC_BOT_MESSAGE,
+    TOPIC_CARD_CALLBACK,
+    BotMessage,
+    FakeDingTalk,
+    FakeUser,
+)
 from bot.runtime.platform import store
 from bot.runtime.platform.base import Chat
 from bot.services import identity
-from models import PlatformEvent, PlatformMessage, Person
+from models import Person, PlatformEvent, PlatformMessage
 from tests.e2e.conftest import BotProcess
 
 CLIENT_ID = "dingappkey"
