@@ -434,11 +434,6 @@ def test_kill9_between_ack_and_handling_handles_once(dt, sessions, launch):
     assert len(h.events(sessions, h.event_id(dt, mid))) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a card press stored and ACKed before a crash is handled after the restart, but its answer (a refusal "
-    "shown as an alert) never reaches the presser — DingTalkMessenger.answer_press finds the presser in the "
-    "in-memory _pressers map, empty after a restart, logs 'unknown press … not answered' and returns normally, so "
-    "handlers.common.refuse does not fall back to sending the text into the chat"))
 def test_kill9_after_a_press_was_acked_still_answers_the_presser(dt, sessions, launch):
     sub = submit(sessions)
     people = h.bind_people(sessions, dt)

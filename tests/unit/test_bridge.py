@@ -62,8 +62,8 @@ class RecordingMessenger:
     async def download(self, ref) -> bytes:
         return self.downloads[ref]
 
-    async def answer_press(self, press_event_id, text="", alert=False) -> None:
-        self.answers.append((press_event_id, text, alert))
+    async def answer_press(self, press_event_id, text="", alert=False, presser=None) -> None:
+        self.answers.append((press_event_id, text, alert, presser))
 
 
 ZHANG = Sender("staff001", "张三")
@@ -151,7 +151,9 @@ async def test_keyboard_becomes_editable_and_a_press_comes_back_as_callback_quer
         await bot.edit_message_text("已同意", chat_id=chat_id, message_id=sent.message_id)
     assert len(messenger.edits) == 1
     assert await bot.answer_callback_query(query.id, text="已记录") is True
-    assert messenger.answers == [("press-1", "已记录", False)]
+    assert messenger.answers == [("press-1", "已记录", False, ZHANG)]  # the presser, from the stored press
+    with pytest.raises(BadRequest, match="(?i)query id is invalid"):  # handlers then say it in the chat instead
+        await bot.answer_callback_query("no-such-press", text="已记录")
 
 
 async def test_a_press_on_an_unknown_card_is_dropped(rig, sessions):
@@ -186,9 +188,10 @@ async def test_documents_both_ways(rig):
     assert messenger.files[-1] == (PRIVATE, "附件1.xlsx", b"small")
     assert message.document.file_name == "附件1.xlsx" and message.caption == "附件1"
     # over the messenger's limit: the chat is told in words, nothing is dropped in silence
-    message = await bot.send_document(chat_id, document=b"x" * 2000, filename="附件2.xlsx")
+    message = await bot.send_document(chat_id, document=b"x" * 2000, filename="附件2.xlsx", caption="抽查结果汇总")
     assert len(messenger.files) == 1
     assert "附件2.xlsx" in messenger.sent[-1][1] and "上限" in messenger.sent[-1][1]
+    assert messenger.sent[-1][1].startswith("抽查结果汇总\n")  # the caption is kept
     assert message.document is None and "附件2.xlsx" in message.text
 
 

@@ -22,6 +22,7 @@ from bot.runtime.platform.base import (
     IncomingFile,
     IncomingMessage,
     Keyboard,
+    Rejected,
     Sender,
     Sent,
     Sink,
@@ -157,12 +158,13 @@ class DingTalkMessenger:
     async def download(self, file: IncomingFile | str) -> bytes:
         return await self.client.download(file if isinstance(file, str) else file.ref, robot_code=self.robot_code)
 
-    async def answer_press(self, press_event_id: str, text: str = "", alert: bool = False) -> None:
-        """钉钉 has no toast for a card press: nothing without text; with text, a private message to the presser."""
+    async def answer_press(self, press_event_id: str, text: str = "", alert: bool = False,
+                           presser: Sender | None = None) -> None:
+        """钉钉 has no toast for a card press: nothing without text; with text, a private message to the presser
+        (`presser`, which the bridge reads from the stored press — this process may not have seen it arrive)."""
         if not text:
             return
-        staff_id = self._pressers.get(press_event_id)
+        staff_id = presser.external_id if presser is not None else self._pressers.get(press_event_id)
         if staff_id is None:
-            log.info("dingtalk answer_press: unknown press %s; not answered", press_event_id)
-            return
+            raise Rejected(f"answer to press {press_event_id}: the presser is unknown")
         await self.client.send_private_text(staff_id, text, robot_code=self.robot_code)

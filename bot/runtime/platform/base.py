@@ -145,8 +145,10 @@ class Messenger(Protocol):
     async def download(self, file: IncomingFile | str) -> bytes:
         """The bytes of a file a user sent (`IncomingFile.ref`)."""
 
-    async def answer_press(self, press_event_id: str, text: str = "", alert: bool = False) -> None:
-        """Acknowledge a press to the user (a toast where the messenger has one); may do nothing."""
+    async def answer_press(self, press_event_id: str, text: str = "", alert: bool = False,
+                           presser: Sender | None = None) -> None:
+        """Acknowledge a press to the user who pressed (`presser`; a toast where the messenger has one). Without text
+        it may do nothing; a text must reach the presser."""
 
 
 @dataclass

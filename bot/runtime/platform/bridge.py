@@ -398,8 +398,15 @@ class BridgeRequest(BaseRequest):
         return await self._edit(params, None)
 
     async def _answer_callback_query(self, params: dict[str, Any], _files) -> bool:
-        await self.messenger.answer_press(str(params.get("callback_query_id") or ""),
-                                          str(params.get("text") or ""), bool(params.get("show_alert")))
+        query_id = str(params.get("callback_query_id") or "")
+        text = str(params.get("text") or "")
+        presser = None
+        if text:  # who pressed, from the stored press: this process may have been started after it arrived
+            with self.sessions.begin() as session:
+                presser = store.presser_of(session, self.platform, query_id)
+            if presser is None:
+                raise ApiError(400, "Bad Request: query id is invalid")
+        await self.messenger.answer_press(query_id, text, bool(params.get("show_alert")), presser=presser)
         return True
 
     async def _send_document(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
@@ -420,8 +427,9 @@ class BridgeRequest(BaseRequest):
         except TooLarge as exc:
             # Never dropped in silence: the chat is told what did not arrive and why.
             refused = True
-            caption = t("bridge.file_too_large", self.language, filename=filename,
+            refusal = t("bridge.file_too_large", self.language, filename=filename,
                         size_mb=round(len(data) / 1048576, 1), limit_mb=round(exc.limit / 1048576))
+            caption = f"{caption}\n{refusal}" if caption else refusal  # what the file was for, then why it is missing
             log.warning("%s: %s (%s bytes) is over the %s-byte limit; the chat was told", self.platform, filename,
                         len(data), exc.limit)
             sent = await self.messenger.send_text(chat, caption)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.runtime.platform.base import Chat
+from bot.runtime.platform.base import Chat, Sender
 from models import PlatformEvent, PlatformId, PlatformMessage, utcnow
 
 KEEP_EVENTS = dt.timedelta(days=7)  # a confirmed event's id is remembered this long (re-deliveries are dropped)
@@ -85,6 +85,19 @@ def message_by_ref(session: Session, platform: str, ref: str) -> PlatformMessage
 def seen(session: Session, platform: str, external_id: str) -> bool:
     return session.scalar(select(PlatformEvent.id).where(PlatformEvent.platform == platform,
                                                          PlatformEvent.external_id == external_id)) is not None
+
+
+def presser_of(session: Session, platform: str, press_event_id: str) -> Sender | None:
+    """Who made a stored press (its callback_query.from), by the press's event id; None if no such press."""
+    update_ = session.scalar(select(PlatformEvent.update).where(PlatformEvent.platform == platform,
+                                                                PlatformEvent.external_id == press_event_id))
+    user = (update_ or {}).get("callback_query", {}).get("from") if isinstance(update_, dict) else None
+    if not user:
+        return None
+    row = session.get(PlatformId, int(user["id"]))
+    if row is None or row.platform != platform or row.kind != "user":
+        return None
+    return Sender(row.external_id, row.name)
 
 
 def add_event(session: Session, platform: str, external_id: str, update_: dict[str, Any]) -> int | None:
