@@ -87,7 +87,6 @@ Run standalone (e.g. for a demo): ``python -m bot.devtools.botapi_emulator --por
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import copy
 import http.client
@@ -104,9 +103,11 @@ import traceback
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from http.server import ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from bot.devtools.emulator_base import EmulatorHandler, Waiting, serve_until_interrupted
 
 __all__ = ["ApiError", "BotMessage", "Call", "FakeBotAPI", "FakeChat", "FakeUser", "UploadedFile",
            "WebhookDelivery"]
@@ -935,7 +936,7 @@ _API_METHODS = {
 }
 
 
-class FakeBotAPI:
+class FakeBotAPI(Waiting):
     """The emulator.  See the module docstring for an overview.
 
     Thread-safe: all state is guarded by one re-entrant lock, whose condition variable is
@@ -1180,43 +1181,6 @@ class FakeBotAPI:
             return copy.deepcopy(self._menu_buttons.get(chat_id))
 
     # -- waiting ----------------------------------------------------------------------------
-
-    def _evaluate(self, predicate: Callable[[FakeBotAPI], Any]) -> Any:
-        try:
-            return predicate(self)
-        except (IndexError, KeyError):
-            return None
-
-    def wait_for(self, predicate: Callable[[FakeBotAPI], Any], timeout: float = 10.0) -> Any:
-        """Block until ``predicate(emu)`` is truthy and return its value.
-
-        IndexError/KeyError raised by the predicate count as "not yet".  On timeout raises
-        ``TimeoutError`` with a dump of the last calls.  Do not call it from the event loop
-        that runs the bot — use :meth:`wait_for_async` there.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                value = self._evaluate(predicate)
-                if value:
-                    return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s\n{self.dump()}")
-                self._cond.wait(min(remaining, 0.1))
-
-    async def wait_for_async(self, predicate: Callable[[FakeBotAPI], Any],
-                             timeout: float = 10.0) -> Any:
-        """Like :meth:`wait_for`, but awaits instead of blocking the event loop."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._cond:
-                value = self._evaluate(predicate)
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s\n{self.dump()}")
-            await asyncio.sleep(0.01)
 
     def wait_reply(self, chat: FakeChat | FakeUser | int, after: int = 0,
                    timeout: float = 10.0) -> BotMessage:
@@ -2042,13 +2006,11 @@ def _scope_key(scope: dict[str, Any] | None, language_code: str) -> tuple[str, s
 # --------------------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(EmulatorHandler):
     """Routes ``/bot<token>/<method>``, ``/file/bot<token>/<path>`` and ``/_control/<name>``."""
 
-    protocol_version = "HTTP/1.1"          # keep-alive, like api.telegram.org
-    disable_nagle_algorithm = True         # headers and body go out at once: no 40 ms delayed-ACK stalls
     server_version = "FakeBotAPI/1.0"
-    sys_version = ""
+    logger = _LOG
 
     @property
     def emu(self) -> FakeBotAPI:
@@ -2064,33 +2026,10 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.emu._track_connection(self.connection, False)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        _LOG.debug("%s %s", self.address_string(), format % args)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True     # the bot went away between two requests (kill -9)
-
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
 
     do_POST = do_GET
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         self.emu._track_request(+1)
@@ -2137,12 +2076,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                    "application/json")
 
-    def _send(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -2154,15 +2087,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--username", default="shuangsui_test_bot")
     args = parser.parse_args(argv)
     emu = FakeBotAPI(args.token, args.username, host=args.host, port=args.port).start()
-    print(f"FakeBotAPI listening on {emu.url}\n  base_url      = {emu.base_url}\n"
-          f"  base_file_url = {emu.base_file_url}\n  token         = {emu.token}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    serve_until_interrupted(emu, f"FakeBotAPI listening on {emu.url}\n  base_url      = {emu.base_url}\n"
+                                 f"  base_file_url = {emu.base_file_url}\n  token         = {emu.token}")
 
 
 if __name__ == "__main__":

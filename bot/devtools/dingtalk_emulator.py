@@ -85,14 +85,15 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, NamedTuple
+from http.server import ThreadingHTTPServer
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from bot.devtools.botapi_emulator import _parse_multipart
+from bot.devtools.emulator_base import EmulatorHandler, Waiting, serve_until_interrupted
 
 __all__ = ["AckLatency", "ApiCall", "BotMessage", "DtError", "FakeDingTalk", "FakeGroup", "FakeUser"]
 
@@ -376,7 +377,7 @@ def _key_of(chat: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeDingTalk:
+class FakeDingTalk(Waiting):
     """The emulator; see the module docstring.  All state is guarded by one re-entrant lock whose condition is
     notified on every change; the WebSocket side runs on its own event loop thread."""
 
@@ -582,36 +583,6 @@ class FakeDingTalk:
             return self._cards[out_track_id]
 
     # -- waiting ----------------------------------------------------------------------------
-
-    def _evaluate(self, predicate: Callable[[FakeDingTalk], Any]) -> Any:
-        try:
-            return predicate(self)
-        except (IndexError, KeyError):
-            return None
-
-    def wait_for(self, predicate: Callable[[FakeDingTalk], Any], timeout: float = 10.0) -> Any:
-        """Block until ``predicate(dt)`` is truthy and return it (IndexError/KeyError = not yet)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                value = self._evaluate(predicate)
-                if value:
-                    return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s\n{self.dump()}")
-                self._cond.wait(min(remaining, 0.1))
-
-    async def wait_for_async(self, predicate: Callable[[FakeDingTalk], Any], timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._cond:
-                value = self._evaluate(predicate)
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s\n{self.dump()}")
-            await asyncio.sleep(0.01)
 
     def wait_reply(self, chat: FakeUser | FakeGroup | str, after: int = 0, timeout: float = 10.0) -> BotMessage:
         """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
@@ -1431,38 +1402,13 @@ def _json_body(status: int, payload: Any) -> tuple[int, bytes, str]:
     return status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json;charset=utf-8"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(EmulatorHandler):
     server_version = "FakeDingTalk/1.0"
-    sys_version = ""
+    logger = _LOG
 
     @property
     def dt(self) -> FakeDingTalk:
         return self.server.dt  # type: ignore[attr-defined]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        _LOG.debug("%s %s", self.address_string(), format % args)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         try:
@@ -1485,12 +1431,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = _dispatch
 
-    def _send(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1504,15 +1444,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     dt = FakeDingTalk(args.client_id, args.client_secret, host=args.host, port=args.port,
                       ws_port=args.ws_port).start()
-    print(f"FakeDingTalk listening\n  openapi/oapi = {dt.openapi_url}\n  stream       = {dt.ws_url}\n"
-          f"  client_id    = {dt.client_id}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dt.stop()
+    serve_until_interrupted(dt, f"FakeDingTalk listening\n  openapi/oapi = {dt.openapi_url}\n"
+                                f"  stream       = {dt.ws_url}\n  client_id    = {dt.client_id}")
 
 
 if __name__ == "__main__":
