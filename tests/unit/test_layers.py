@@ -98,6 +98,12 @@ CONTRACTS = {
     "rules are pure: no database, no services": (("bot.rules",), ("sqlalchemy", "models", "bot.services", "bot.db")),
     "report builders are pure: plain data in, bytes out": (("reports",), ("sqlalchemy", "models", "bot.services",
                                                                          "bot.db", "bot.runtime")),
+    # SPEC §11: a messenger adapter knows only the normalised events and actions, so 飞书 or 企业微信 can be added
+    # beside it without touching the bridge, the handlers or the services — and it never speaks the Bot API.
+    "a messenger adapter knows only the bridge's normalised interface": (
+        ("bot.runtime.dingtalk",), ("telegram", "handlers", "bot.services", "models", "sqlalchemy",
+                                    "bot.runtime.platform.bridge", "bot.runtime.platform.store", "bot.runtime.app")),
+    "the bridge is messenger-neutral": (("bot.runtime.platform",), ("bot.runtime.dingtalk", "handlers")),
 }
 
 
