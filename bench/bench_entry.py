@@ -78,11 +78,15 @@ def populate(sessions, n_inspectors: int, n_items: int = 2) -> int:
 
 
 class Bot:
-    def __init__(self, emu: FakeBotAPI, db_url: str, tmp: Path, code: Path = ROOT):
+    """The real bot process (`python -m bot run`) against the emulator `emu`; `config` replaces the Telegram
+    configuration (bench_dingtalk: the bot on 钉钉). `stop()` returns the per-update handling times."""
+
+    def __init__(self, emu: FakeBotAPI | None, db_url: str, tmp: Path, code: Path = ROOT, config: str | None = None):
         self.config = tmp / "config.toml"
-        self.config.write_text(f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
-                               f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n',
-                               encoding="utf-8")
+        if config is None:
+            config = (f'[bot]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
+                      f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n')
+        self.config.write_text(config, encoding="utf-8")
         self.timings = tmp / "timings.json"
         self.log = tmp / "bot.log"
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
