@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.services import audit, result_entry
 from bot.devtools.botapi_emulator import FakeBotAPI
+from bot.devtools.people import as_people
 from bot.devtools.simulated_users import ScriptedInspector
 from models import (AuditEntry, Assignment, CampaignItem, DrawGroup, GroupTarget, Item, ProcessedUpdate,
                     Result, ResultDraft, Submission)
@@ -54,8 +55,11 @@ class Crew:
     """The scripted inspectors, one per group and department, each in its own thread; `pause()` holds every one
     of them between two steps (after the bot has handled the last), `resume()` lets them go on."""
 
-    def __init__(self, emu: FakeBotAPI, sessions, cid: int, seed: int):
-        self.emu, self.sessions = emu, sessions
+    def __init__(self, people, sessions, cid: int, seed: int, key_of=lambda person: person.telegram_user_id):
+        """`people`: a `bot.devtools.people.People` (or a bare FakeBotAPI: Telegram); `key_of(person)`: the
+        person's key there (Telegram: their user id; 钉钉: their staffId)."""
+        self.people, self.sessions = as_people(people), sessions
+        self.key_of = key_of
         self._go = threading.Event()
         self._go.set()
         self._lock = threading.Lock()
@@ -84,16 +88,18 @@ class Crew:
         def done() -> bool:
             return self.submitted(group_id, dept_id) >= n_targets
 
+        key = self.key_of(person)
+
         def between_steps(_kind: str, _text: str) -> None:
             time.sleep(rng.uniform(*(THINK_WHILE_KILLING if self.killing else THINK_AFTER)))
             with self._lock:
-                self._held.add(person.telegram_user_id)
+                self._held.add(key)
             self._go.wait()
             with self._lock:
-                self._held.discard(person.telegram_user_id)
+                self._held.discard(key)
 
         # half the inspectors (seeded) take the shortcuts of issue 13: a kill -9 may hit a bulk fill
-        inspector = ScriptedInspector(self.emu, person.telegram_user_id, person.name, done,
+        inspector = ScriptedInspector(self.people, key, person.name, done,
                                       problem_first=problem_first, shortcuts=rng.random() < 0.5,
                                       on_step=between_steps)
         inspector.person_id = person.id
@@ -126,7 +132,7 @@ class Crew:
             if held == self.busy():
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"inspectors did not pause\n{self.emu.dump()}")
+                raise TimeoutError(f"inspectors did not pause\n{self.people.dump()}")
             time.sleep(0.02)
 
     def resume(self) -> None:
@@ -138,15 +144,16 @@ class Crew:
             th.join(max(0.0, deadline - time.monotonic()))
 
 
-def _check_resumes_where_the_drafts_say(emu: FakeBotAPI, sessions, inspector: ScriptedInspector) -> str:
+def _check_resumes_where_the_drafts_say(sessions, inspector: ScriptedInspector) -> str:
     """/enter: the bot shows the first item not answered (or its note, or the summary) of the target it resumes,
     or the list when no open target has an answer; returns what it showed."""
-    before = len(emu.sent_to(inspector.tg))
-    inspector.user.send("/enter")
-    emu.wait_for(lambda e: inspector.tg not in e.pending_senders(), timeout=60)
-    shown = [m for m in emu.sent_to(inspector.tg)[before:] if m.buttons]
-    assert shown, f"/enter showed no buttons to {inspector.user.first_name}\n{emu.dump()}"
-    datas = [b.get("callback_data", "") for b in shown[-1].buttons]
+    person = inspector.person
+    before = len(person.messages())
+    person.send("/enter")
+    person.wait_settled(60)
+    shown = [m for m in person.messages()[before:] if m.buttons]
+    assert shown, f"/enter showed no buttons to {person.name}\n{inspector.people.dump()}"
+    datas = [b.data for b in shown[-1].buttons]
     kinds = {d.split(":")[1] for d in datas if d.startswith("ent:")}
     with sessions.begin() as s:
         if "all" in kinds and "c" not in kinds:  # the list of 标记问题事项: open, something still unanswered
@@ -158,18 +165,18 @@ def _check_resumes_where_the_drafts_say(emu: FakeBotAPI, sessions, inspector: Sc
             gt, item_id = (int(x) for x in next(d for d in datas if d.split(":")[1] in ("c", "s", "e"))
                            .split(":")[2:4])
             pending = result_entry.load_task(s, inspector.person_id, gt).pending
-            assert pending is not None and pending.item_id == item_id, (inspector.user.first_name, datas)
-            assert (pending.code is None) == ("c" in kinds), (inspector.user.first_name, pending, datas)
+            assert pending is not None and pending.item_id == item_id, (inspector.person.name, datas)
+            assert (pending.code is None) == ("c" in kinds), (inspector.person.name, pending, datas)
             return "item" if "c" in kinds else "note"
         if "ok" in kinds:  # the summary: every item answered, not submitted
             gt = int(next(d for d in datas if d.startswith("ent:ok:")).split(":")[2])
             task = result_entry.load_task(s, inspector.person_id, gt)
-            assert task.pending is None and not task.submitted, (inspector.user.first_name, task)
+            assert task.pending is None and not task.submitted, (inspector.person.name, task)
             return "summary"
         assert "t" in kinds, datas  # the list: nothing half-entered may hide behind it
         half = [task.target_name for task in result_entry.tasks_for(s, inspector.person_id)
                 if not task.submitted and any(i.code is not None for i in task.items)]
-        assert not half, (inspector.user.first_name, half, shown[-1].text)
+        assert not half, (inspector.person.name, half, shown[-1].text)
         return "all submitted" if "均已提交" in (shown[-1].text or "") else "list"
 
 
@@ -200,15 +207,15 @@ def test_kill9_at_random_moments_loses_and_doubles_nothing(emu, drawn, bot_confi
         # After the last restart: hold everyone, and /enter must resume each conversation where the drafts say.
         crew.killing = False
         crew.pause()
-        shown = Counter(_check_resumes_where_the_drafts_say(emu, sessions, i) for i in crew.inspectors
+        shown = Counter(_check_resumes_where_the_drafts_say(sessions, i) for i in crew.inspectors
                         if i.done is not None and not i.done())
         crew.resume()
         crew.join()
-        errors = [(i.user.first_name, i.error) for i in crew.inspectors if i.error]
+        errors = [(i.person.name, i.error) for i in crew.inspectors if i.error]
         assert not errors, errors
         assert crew.busy() == 0, emu.dump()
         for inspector in crew.inspectors:
-            assert _check_resumes_where_the_drafts_say(emu, sessions, inspector) == "all submitted"
+            assert _check_resumes_where_the_drafts_say(sessions, inspector) == "all submitted"
     finally:
         crew.resume()
         bot.stop()
@@ -241,6 +248,15 @@ def test_kill9_at_random_moments_loses_and_doubles_nothing(emu, drawn, bot_confi
         handled = set(s.scalars(select(ProcessedUpdate.update_id)))
         lost = sorted(set(range(1, emu.last_update_id + 1)) - handled)
         assert not lost, f"confirmed to Telegram but never handled: {lost}"
+    _check_nothing_lost_or_doubled(sessions, crew, lambda _inspector, query_id: emu.callback_answer(query_id)
+                                   is not None)
+
+
+def _check_nothing_lost_or_doubled(sessions, crew: Crew, was_acknowledged) -> None:
+    """Every department of every group submitted every target once, every result once, the audit chain intact,
+    no draft left, and the last code an inspector pressed and saw `was_acknowledged(inspector, press id)` for each
+    item is the submitted value."""
+    with sessions.begin() as s:
         # every department of every group submitted every target, each once
         for (group_id, dept_id), n_targets in crew.expected.items():
             assert crew.submitted(group_id, dept_id, s) == n_targets
@@ -267,11 +283,11 @@ def test_kill9_at_random_moments_loses_and_doubles_nothing(emu, drawn, bot_confi
             last: dict[tuple[int, int, int], int] = {}
             for query_id, data in inspector.presses:
                 parts = data.split(":")
-                if parts[:2] == ["ent", "c"] and emu.callback_answer(query_id) is not None:
+                if parts[:2] == ["ent", "c"] and was_acknowledged(inspector, query_id):
                     draw_id, target_id = where[int(parts[2])]
                     last[(draw_id, target_id, int(parts[3]))] = int(parts[4])
             for key, code in last.items():
-                assert results.get(key) == code, (inspector.user.first_name, key, code, results.get(key))
+                assert results.get(key) == code, (inspector.person.name, key, code, results.get(key))
             acknowledged += len(last)
         assert 0 < acknowledged <= sum(keys.values())
         problems = s.scalars(select(Result).where(Result.code == 5)).all()
