@@ -327,7 +327,8 @@ def _dt_config(path, dt, db_url: str):
     return path
 
 
-def _reader(db_url: str):
+@pytest.fixture
+def reader(db_url):
     """Sessions that only read, outside the bot's locking: the bot's engine begins every SQLite transaction with
     BEGIN IMMEDIATE (bot.db), which would queue a look at the database behind — or, with the bot stopped by
     SIGSTOP mid-transaction, forever behind — the bot's writers. WAL lets a plain reader read meanwhile."""
@@ -335,7 +336,8 @@ def _reader(db_url: str):
     from sqlalchemy.orm import sessionmaker
 
     engine = create_engine(db_url, connect_args={"timeout": 30} if db_url.startswith("sqlite") else {})
-    return engine, sessionmaker(engine)
+    yield sessionmaker(engine)
+    engine.dispose()
 
 
 def _external_ids(dt) -> dict[str, str]:
@@ -469,6 +471,7 @@ class Stops:
 
     def __init__(self) -> None:
         self.intervals: list[tuple[float, float]] = []
+        self.kills: list[float] = []
         self._since: float | None = None
 
     def stop(self, bot) -> None:
@@ -482,6 +485,7 @@ class Stops:
     def kill9(self, bot) -> None:
         bot.kill9()
         self.intervals.append((self._since, time.time()))
+        self.kills.append(time.time())
 
     def held(self, start: float, end: float) -> float:
         """Seconds of [start, end] during which the bot was stopped by the test."""
@@ -537,7 +541,7 @@ def _kill_after_cut(bot, stops: Stops, dt, reader, keys, n: int, deadline: float
     return snap
 
 
-def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, db_url, tmp_path, monkeypatch):
+def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, reader, db_url, tmp_path, monkeypatch):
     """The soak on 钉钉: the bot behind the messenger bridge (`[bot] platform = "dingtalk"`), the inspectors
     pressing cards on the local 钉钉 emulator, which delivers un-ACKed frames again every few seconds and on the
     next connection."""
@@ -545,10 +549,9 @@ def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, db_url, tmp_path
     from bot.devtools.people import DingTalkPeople
     from bot.runtime.platform import store
     from bot.runtime.platform.base import Chat
+    from bot.devtools import people as people_side
     from bot.services import identity
     from models import Person, PlatformEvent
-
-    from bot.devtools import people as people_side
 
     # Sixteen inspectors waiting for "settled" (their frames ACKed, their events confirmed: a look at the emulator
     # and at the database) every 5 ms starve the emulator's threads of the GIL, and the bot waits for them.
@@ -557,7 +560,6 @@ def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, db_url, tmp_path
     seed = int(os.environ.get("SOAK_SEED") or random.SystemRandom().randrange(2**32))
     print(f"crash soak (dingtalk): SOAK_SEED={seed}")
     rng = random.Random(seed)
-    engine, reader = _reader(db_url)
     people = DingTalkPeople(dt, reader)
     keys: dict[int, str] = {}
     with sessions.begin() as s:  # everybody on 钉钉 (staffId staff<person id>), and the work group
@@ -610,7 +612,6 @@ def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, db_url, tmp_path
     finally:
         crew.resume()
         bot.stop()
-        engine.dispose()
     wall = time.monotonic() - t0
     log = bot.log_path.read_text(encoding="utf-8", errors="replace")
     again = log.count("delivered again: dropped")
@@ -662,6 +663,9 @@ def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, db_url, tmp_path
           f"{[round(x, 1) for x in cut_off]} s after their first push; the test held the bot stopped "
           f"{len(stops.intervals)} times, {sum(b - a for a, b in stops.intervals):.1f} s in all")
     assert len(latency) == sum(len(i.presses) for i in crew.inspectors)
+    # (and a kill did come between the first push and the ACK of each one cut off)
+    assert all(any(first_push[mid][0] <= k <= acked[mid][0] for k in stops.kills)
+               for mid, (_s, cut) in latency.items() if cut)
     late = {mid: round(seconds, 2) for mid, (seconds, cut) in latency.items() if not cut and seconds >= ACK_LIMIT}
     assert not late, {mid: (seconds, f"pushed {first_push[mid][0] - max(t for t in starts if t <= first_push[mid][0]):.2f}"
                                      " s after a process was ready") for mid, seconds in late.items()}
