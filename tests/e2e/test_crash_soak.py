@@ -1,8 +1,9 @@
 """Crash soak (issue 7): inspectors of every group and department enter results at the same time through the real
 bot process while it is killed with `kill -9` at random moments and restarted, round after round, in polling and
-in webhook mode. Afterwards every update Telegram counts as delivered was handled, no answered item is lost,
-nothing is doubled, every conversation resumes where the database says it stands, and every department has
-submitted. `SOAK_SEED=<n>` repeats a run's kill schedule and think times."""
+in webhook mode, and on 钉钉 (the bot behind the messenger bridge, the 钉钉 emulator delivering un-ACKed frames
+again). Afterwards every update Telegram counts as delivered (every frame 钉钉 pushed) was handled, no answered
+item is lost, nothing is doubled, every conversation resumes where the database says it stands, and every
+department has submitted. `SOAK_SEED=<n>` repeats a run's kill schedule and think times."""
 
 from __future__ import annotations
 
@@ -299,11 +300,14 @@ def _check_nothing_lost_or_doubled(sessions, crew: Crew, was_acknowledged) -> No
 # ------------------------------------------------------------------------------------------------ 钉钉
 
 DT_KILLS = 8
-# Kinds of kill that must each happen at least once (seeded: which kill rounds aim for which; the others kill at
-# the plain seeded moment): "stored" — events stored (and ACKed) but not yet handled; "handling" — an event's
-# handler has committed its unit of work (the processed-update marker) but the update is not confirmed yet: its
-# reply, conversation state or confirmation was under way; "cut" — events stored whose ACK never reached 钉钉, so
-# 钉钉 delivers them again to the next process, which must drop them ("delivered again: dropped").
+# Kinds of kill that must each happen at least once (KillSnapshot; seeded: which kill rounds aim for which, the
+# others kill at the plain seeded moment): "stored" — an event stored (and ACKed), not handled yet; "handling" —
+# an event's handler cut in the middle (committed, its reply not answered by 钉钉 yet; or replied, not committed);
+# "cut" — an event stored whose ACK never reached 钉钉, so that 钉钉 delivers it again to the next process, which
+# must drop it ("delivered again: dropped"). A kill -9 cannot lose an ACK the process wrote (the kernel still
+# sends it) and the bridge writes the ACK right after its commit (no await in between): a plain kill hits that
+# window rarely, so a "cut" round first drops the Stream connection (a network failure) just after a push, and
+# kills the bot, before it reconnects, once it has stored a frame it could not ACK.
 DT_AIMED = ("stored", "handling", "cut")
 DT_AIM_FOR = 4.0  # seconds a kill round waits (after its seeded moment) for the state it aims at
 DT_CUT_TRIES = 6  # a "cut" round tries this often to cut the Stream while the bot is storing a frame
