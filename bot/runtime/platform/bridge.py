@@ -133,6 +133,8 @@ class BridgeRequest(BaseRequest):
         self._arrived = asyncio.Event()
         self._listening = False
         self._closed = False
+        self._known: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, messenger id) → (id, name), committed
+        self._chats: dict[int, tuple[Chat, str]] = {}  # Bot API chat id → (chat, name/title)
         self._bot_id: int | None = None
         self._presses: dict[str, int] = {}  # callback_query id → chat id (answerCallbackQuery's text goes there)
         self._methods: dict[str, Callable[[dict[str, Any], dict[str, Any]], Awaitable[Any]]] = {
@@ -196,35 +198,49 @@ class BridgeRequest(BaseRequest):
 
     async def store_event(self, event: Event) -> None:
         """The messenger's sink: the event as a stored update (or nothing, for a re-delivery). Returns only when it
-        is committed, so the messenger acknowledges only what is stored."""
+        is committed, so the messenger acknowledges only what is stored. On the path of every 钉钉 ACK: ids come from
+        a cache of committed rows, and the rows are written with Core (bench/bench_bridge.py)."""
+        learned: dict[tuple[str, str], tuple[int, str]] = {}
         with self.sessions.begin() as session:
             if store.seen(session, self.platform, event.event_id):
                 log.info("%s event %s delivered again: dropped", self.platform, event.event_id)
                 return
-            update = self._update_of(session, event)
+            update = self._update_of(session, event, learned)
             if update is None:
                 return
-            stored = store.add_event(session, self.platform, event.event_id, update)
-        if stored is not None:
-            self._arrived.set()
+            store.add_event(session, self.platform, event.event_id, update)
+        self._known.update(learned)  # only ids whose rows are committed
+        self._arrived.set()
 
-    def _user(self, session: Session, sender) -> dict[str, Any]:
-        uid = store.user_id(session, self.platform, sender.external_id, sender.name)
+    def _id(self, session: Session, kind: str, external_id: str, name: str,
+            learned: dict[tuple[str, str], tuple[int, str]]) -> int:
+        known = self._known.get((kind, external_id))
+        if known is not None and (not name or known[1] == name):
+            return known[0]
+        if kind == "user":
+            found = store.user_id(session, self.platform, external_id, name)
+        else:
+            found = -store.chat_id(session, self.platform, Chat("group", external_id, name))
+        learned[(kind, external_id)] = (found, name or (known[1] if known else ""))
+        return found
+
+    def _user(self, session: Session, sender, learned) -> dict[str, Any]:
+        uid = self._id(session, "user", sender.external_id, sender.name, learned)
         return {"id": uid, "is_bot": False, "first_name": sender.name or sender.external_id}
 
-    def _chat(self, session: Session, chat: Chat, sender_name: str) -> dict[str, Any]:
-        cid = store.chat_id(session, self.platform, chat)
+    def _chat(self, session: Session, chat: Chat, sender_name: str, learned) -> dict[str, Any]:
         if chat.kind == "private":
+            cid = self._id(session, "user", chat.external_id, "", learned)
             return {"id": cid, "type": "private", "first_name": sender_name or chat.external_id}
+        cid = -self._id(session, "group", chat.external_id, chat.title, learned)
         return {"id": cid, "type": "group", "title": chat.title or chat.external_id}
 
-    def _update_of(self, session: Session, event: Event) -> dict[str, Any] | None:
-        user = self._user(session, event.sender)
+    def _update_of(self, session: Session, event: Event, learned) -> dict[str, Any] | None:
+        user = self._user(session, event.sender, learned)
         if isinstance(event, IncomingMessage):
-            chat = self._chat(session, event.chat, event.sender.name)
-            row = store.add_message(session, self.platform, chat["id"], ref=event.event_id, outgoing=False,
-                                    text=event.text)
-            message: dict[str, Any] = {"message_id": row.id, "date": int(event.sent_at or time.time()),
+            chat = self._chat(session, event.chat, event.sender.name, learned)
+            message_id = store.add_incoming(session, self.platform, chat["id"], event.event_id, event.text)
+            message: dict[str, Any] = {"message_id": message_id, "date": int(event.sent_at or time.time()),
                                        "chat": chat, "from": user}
             if event.file is not None:
                 message["document"] = {"file_id": file_id_of(event.file.ref),
@@ -245,7 +261,7 @@ class BridgeRequest(BaseRequest):
         if row is None:
             log.warning("%s press on unknown message %s: dropped", self.platform, event.message_ref)
             return None
-        found = store.chat_of(session, self.platform, row.chat_id)
+        found = self._chat_of(session, row.chat_id)
         chat_json: dict[str, Any] = {"id": row.chat_id, "type": "private" if row.chat_id > 0 else "group"}
         if found is not None and row.chat_id < 0:
             chat_json["title"] = found[1] or found[0].external_id
@@ -303,14 +319,25 @@ class BridgeRequest(BaseRequest):
             cid = int(chat_id)
         except (TypeError, ValueError):
             raise ApiError(400, "Bad Request: chat not found") from None
-        with self.sessions.begin() as session:
-            found = store.chat_of(session, self.platform, cid)
+        found = self._chats.get(cid)
+        if found is None:
+            with self.sessions.begin() as session:
+                found = self._chat_of(session, cid)
         if found is None:
             raise ApiError(400, "Bad Request: chat not found")
         chat, name = found
         chat_json = ({"id": cid, "type": "private", "first_name": name or chat.external_id} if chat.kind == "private"
                      else {"id": cid, "type": "group", "title": name or chat.external_id})
         return cid, chat, chat_json
+
+    def _chat_of(self, session: Session, cid: int) -> tuple[Chat, str] | None:
+        """A chat by its Bot API id (a row that exists never changes its messenger id: cached)."""
+        found = self._chats.get(cid)
+        if found is None:
+            found = store.chat_of(session, self.platform, cid)
+            if found is not None:
+                self._chats[cid] = found
+        return found
 
     def _message_json(self, row, chat_json: dict[str, Any], bot_user: dict[str, Any]) -> dict[str, Any]:
         message = {"message_id": row.id, "date": int(row.created_at.timestamp()), "chat": chat_json,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,18 +100,20 @@ def presser_of(session: Session, platform: str, press_event_id: str) -> Sender |
     return Sender(row.external_id, row.name)
 
 
-def add_event(session: Session, platform: str, external_id: str, update_: dict[str, Any]) -> int | None:
-    """Store an incoming event; its id is the update_id. None when the event was stored before (a re-delivery)."""
-    if seen(session, platform, external_id):
-        return None
-    try:
-        with session.begin_nested():
-            row = PlatformEvent(platform=platform, external_id=external_id, update=update_)
-            session.add(row)
-            session.flush()
-    except IntegrityError:  # the same event on two connections at once
-        return None
-    return row.id
+def add_event(session: Session, platform: str, external_id: str, update_: dict[str, Any]) -> int:
+    """Store an incoming event the caller found not `seen`; its id is the update_id. (The same event stored by
+    another transaction meanwhile violates the unique constraint: that transaction fails, the event is not
+    acknowledged, and its re-delivery is then `seen` and dropped.)"""
+    return session.execute(insert(PlatformEvent).values(platform=platform, external_id=external_id, update=update_,
+                                                        received_at=utcnow()).returning(PlatformEvent.id)).scalar_one()
+
+
+def add_incoming(session: Session, platform: str, chat_id_: int, ref: str, text: str) -> int:
+    """A message a person sent: only its Bot API message_id is needed (Core, no ORM flush: this is on the path
+    every event takes before it is acknowledged)."""
+    return session.execute(insert(PlatformMessage).values(platform=platform, chat_id=chat_id_, ref=ref, outgoing=False,
+                                                          editable=False, text=text, created_at=utcnow())
+                           .returning(PlatformMessage.id)).scalar_one()
 
 
 def pending_events(session: Session, platform: str, offset: int | None, limit: int) -> list[tuple[int, dict]]:
