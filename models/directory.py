@@ -74,9 +74,13 @@ class Target(Base):
     legal_rep: Mapped[str | None] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(300))
     industry: Mapped[str] = mapped_column(String(100))
-    credit_class: Mapped[str | None] = mapped_column(String(1))  # A/B/C/D, None = 未分类
+    # the canonical name of a credit-risk class of the configured scheme (bot.rules.credit; by default A–D), None =
+    # 未分类; wide enough for names like 信用风险较高 or 中高风险
+    credit_class: Mapped[str | None] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(8), default="正常")  # 正常/停业/注销
+    registration_authority: Mapped[str | None] = mapped_column(String(100))  # 登记机关, as the list gives it
+    jurisdiction: Mapped[str | None] = mapped_column(String(100))  # 管辖单位, as the list gives it
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
