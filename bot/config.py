@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.rules.codes import (DEFAULT_CODE_SET, FACT_KEYS, RECORD_FORM_LABELS, CodeSet, CodeSetError,
                              code_set_from_config)
+from bot.rules.credit import DEFAULT_CREDIT_SCHEME, CreditScheme, CreditSchemeError, credit_scheme_from_config
 
 DEFAULT_CODES: dict[int, str] = dict(RECORD_FORM_LABELS)  # the record form's ten (bot.rules.codes)
 
@@ -131,6 +132,7 @@ class Config:
     outbox: OutboxSection = field(default_factory=OutboxSection)
     dingtalk: DingTalkSection = field(default_factory=DingTalkSection)
     code_set: CodeSet = DEFAULT_CODE_SET  # [codes]: built once, passed to whatever needs a code's meaning
+    credit_scheme: CreditScheme = DEFAULT_CREDIT_SCHEME  # [credit]: the credit-risk classes and their words
     warnings: tuple[str, ...] = ()
     source: str = ""
 
@@ -293,6 +295,29 @@ def _parse_codes(raw: Any) -> CodeSet:
         raise ConfigError(f"codes.{exc.key}: {exc}") from None
 
 
+CREDIT_KEYS = ("classes", "aliases")
+
+
+def _parse_credit(raw: Any) -> CreditScheme:
+    """`[credit]`: `classes` (canonical names in order) and `aliases` (class → other words); bot.rules.credit says
+    what is defaulted."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[credit]: expected a table, got {raw!r}")
+    for key in raw:
+        if key not in CREDIT_KEYS:
+            raise ConfigError(f"credit.{key}: unknown key; expected {' or '.join(CREDIT_KEYS)}")
+    classes = raw.get("classes")
+    if classes is not None and not isinstance(classes, list):
+        raise ConfigError(f"credit.classes: expected a list of class names, got {classes!r}")
+    aliases = raw.get("aliases")
+    if aliases is not None and not isinstance(aliases, dict):
+        raise ConfigError(f"credit.aliases: expected a table like A = [\"低风险\"], got {aliases!r}")
+    try:
+        return credit_scheme_from_config(classes, aliases)
+    except CreditSchemeError as exc:
+        raise ConfigError(f"credit.{exc.key}: {exc}") from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Read the config file (if it exists) and apply environment overrides."""
     env = os.environ if env is None else env
@@ -314,14 +339,17 @@ def config_from_dict(raw: Mapping[str, Any], env: Mapping[str, str] | None = Non
     warnings: list[str] = []
     sections: dict[str, Any] = {}
     code_set = DEFAULT_CODE_SET
+    credit_scheme = DEFAULT_CREDIT_SCHEME
     for name, value in raw.items():
         if name in _SECTIONS:
             sections[name] = _build_section(name, _SECTIONS[name], value, warnings)
         elif name == "codes":
             code_set = _parse_codes(value)
+        elif name == "credit":
+            credit_scheme = _parse_credit(value)
         else:
             warnings.append(f"unknown section [{name}] ignored (typo?)")
-    cfg = Config(**sections, code_set=code_set, warnings=tuple(warnings), source=source)
+    cfg = Config(**sections, code_set=code_set, credit_scheme=credit_scheme, warnings=tuple(warnings), source=source)
     cfg = apply_env(cfg, env)
     _validate(cfg)
     return cfg
