@@ -70,7 +70,8 @@ def cmd_import(cfg, args) -> int:
     today = dt.datetime.now(cfg.tz).date()
     with sessions.begin() as session:
         outcome = import_workbook(session, data, actor="cli", filename=path.name, today=today,
-                                  lang=cfg.bot.language, max_bytes=cfg.rules.max_upload_mb * 1024 * 1024)
+                                  lang=cfg.bot.language, max_bytes=cfg.rules.max_upload_mb * 1024 * 1024,
+                                  credit=cfg.credit_scheme)
         if not outcome.ok:
             session.rollback()
     print(outcome.summary(cfg.bot.language))

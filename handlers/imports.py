@@ -51,7 +51,7 @@ async def document_msg(update: Update, context: Ctx, actor: Actor, lang: str) ->
         try:
             with unit_of_work(update, context) as session:
                 outcome = import_workbook(session, data, actor=actor.label, filename=name, today=today, lang=lang,
-                                          max_bytes=limit)
+                                          max_bytes=limit, credit=context.cfg.credit_scheme)
                 if not outcome.ok:
                     raise _NotImported(outcome)  # all or nothing: a refused workbook changes nothing
         except _NotImported as refused:

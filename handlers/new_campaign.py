@@ -220,8 +220,9 @@ async def scope_callback(update: Update, context: Ctx, actor: Actor, lang: str, 
 
 def _ask_class_text(draft: Draft, lang: str) -> str:
     i = draft["ci"]
-    cls = campaigns.CREDIT_CLASSES[i]
-    return t("new.ask_class", lang, n=i + 1, total=len(campaigns.CREDIT_CLASSES), cls=campaigns.class_label(cls, lang),
+    classes = draft.setdefault("classes", list(campaigns.CREDIT_CLASSES))  # a draft saved before [credit]
+    cls = classes[i]
+    return t("new.ask_class", lang, n=i + 1, total=len(classes), cls=campaigns.class_label(cls, lang),
              count=draft["class_counts"].get(cls, 0))
 
 
@@ -236,6 +237,7 @@ async def sampling_callback(update: Update, context: Ctx, actor: Actor, lang: st
     draft["mode"] = mode
     draft["sampling"] = {"by_class": {}} if mode == "class" else {}
     draft["ci"] = 0
+    draft["classes"] = list(campaigns.plan_classes(context.cfg.credit_scheme))  # one ratio per configured class
     await answer_query(query)
     await edit(update, t("new.mode_chosen", lang, mode=t(f"new.mode.{mode}", lang)))
     if mode == "class":
@@ -263,9 +265,10 @@ async def sampling_msg(update: Update, context: Ctx, actor: Actor, lang: str, dr
             await reply(t("new.bad_ratio", lang, value=text))
             return None
         if mode == "class":
-            draft["sampling"]["by_class"][campaigns.CREDIT_CLASSES[draft["ci"]]] = campaigns.ratio_text(ratio)
+            draft.setdefault("classes", list(campaigns.CREDIT_CLASSES))
+            draft["sampling"]["by_class"][draft["classes"][draft["ci"]]] = campaigns.ratio_text(ratio)
             draft["ci"] += 1
-            if draft["ci"] < len(campaigns.CREDIT_CLASSES):
+            if draft["ci"] < len(draft["classes"]):
                 await reply(_ask_class_text(draft, lang))
                 return None
         else:

@@ -25,15 +25,22 @@ from sqlalchemy.orm import Session
 from bot.services.draws import drawable_target_clause
 from bot.services.refusal import Refusal
 from bot.rules import drawalgo
+from bot.rules.credit import DEFAULT_CREDIT_SCHEME, UNCLASSIFIED, CreditScheme, is_unclassified
 from bot.rules.workdays import WorkCalendar
 from bot.services import audit
-from bot.texts import t
+from bot.texts import join_list, t
 from models import Campaign, CampaignDepartment, CampaignItem, Department, Item, Target
 
 log = logging.getLogger(__name__)
 
-CREDIT_CLASSES = ("A", "B", "C", "D", "-")  # "-": unclassified targets (SPEC §5 stratum `-`)
-CLASS_ALIASES = {"未分类": "-", "无": "-", "": "-"}
+
+
+def plan_classes(scheme: CreditScheme = DEFAULT_CREDIT_SCHEME) -> tuple[str, ...]:
+    """The strata a by_class rule may name, in order: the configured classes, then "-" (unclassified, SPEC §5)."""
+    return scheme.classes + (UNCLASSIFIED,)
+
+
+CREDIT_CLASSES = plan_classes()  # the default's; code that has a cfg uses plan_classes(cfg.credit_scheme)
 OPEN_STATES = ("draft", "drawn", "inspecting", "entered")  # not yet 已公示 / 已办结
 MIN_YEAR, MAX_YEAR = 2000, 2100  # a window outside this is a typo (and would overflow date arithmetic near 9999)
 # seed 细则 九: 每年专项检查行动采取“双随机一公开”抽查方式2—3次
@@ -223,7 +230,7 @@ class _DepartmentIndex:
         return self.by_name.get(text) or self.by_short.get(text)
 
 
-def _sampling(raw: Any, lang: str) -> dict[str, Any]:
+def _sampling(raw: Any, lang: str, scheme: CreditScheme = DEFAULT_CREDIT_SCHEME) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise PlanError("sampling", t("campaign.plan.not_table", lang, example="{ ratio = 0.2 }"))
     _check_keys(raw, SAMPLING_KEYS, "sampling.", lang)
@@ -245,30 +252,38 @@ def _sampling(raw: Any, lang: str) -> dict[str, Any]:
         if not isinstance(by_class, dict) or not by_class:
             raise PlanError("sampling.by_class", t("campaign.plan.not_table", lang,
                                                    example="{ A = 0.05, B = 0.1, C = 0.3, D = 1.0 }"))
+        known = plan_classes(scheme)
         classes: dict[str, str] = {}
         for name, value in by_class.items():
-            cls = CLASS_ALIASES.get(name.strip(), name.strip().upper())
-            if cls not in CREDIT_CLASSES:
-                raise PlanError(f"sampling.by_class.{name}", t("campaign.plan.class_unknown", lang, value=name))
+            # Any word of the scheme names its class; what is stored (and drawn by) is the canonical name.
+            cls = UNCLASSIFIED if is_unclassified(name) else scheme.resolve(name)
+            if cls is None:
+                raise PlanError(f"sampling.by_class.{name}", t(
+                    "campaign.plan.class_unknown", lang, value=name,
+                    accepted=join_list(scheme.words() + (UNCLASSIFIED,), lang)))
             if cls in classes:
                 raise PlanError(f"sampling.by_class.{name}", t("campaign.plan.duplicate", lang, value=name))
             r = parse_ratio(value)
             if r is None:
                 raise PlanError(f"sampling.by_class.{name}", t("campaign.plan.ratio", lang, value=value))
             classes[cls] = ratio_text(r)
-        missing = [c for c in CREDIT_CLASSES if c not in classes]
+        missing = [c for c in known if c not in classes]
         if missing and not out:
             # 不免抽: a class the rule does not name would silently be exempt from the draw.
             raise PlanError("sampling.by_class", t("campaign.plan.class_missing", lang, classes="、".join(missing)))
-        out["by_class"] = {c: classes[c] for c in CREDIT_CLASSES if c in classes}
+        out["by_class"] = {c: classes[c] for c in known if c in classes}
     if not out:
         raise PlanError("sampling", t("campaign.plan.sampling_none", lang))
     return out
 
 
 def class_label(cls: str, lang: str) -> str:
-    """A credit-risk class for people: "A类", or "未分类" for "-"."""
-    return t("campaign.class.none" if cls == "-" else f"campaign.class.{cls}", lang)
+    """A credit-risk class for people: "A类" for a letter, a configured name as it is ("中高风险"), "未分类" for "-"."""
+    if cls == UNCLASSIFIED:
+        return t("campaign.class.none", lang)
+    if len(cls) == 1 and cls.isascii() and cls.isalpha():
+        return t("campaign.class.letter", lang, cls=cls)
+    return cls
 
 
 def sampling_text(sampling: Mapping[str, Any], lang: str) -> str:
@@ -388,7 +403,7 @@ def create_campaign(session: Session, plan: Mapping[str, Any], *, cfg, actor: st
 
     if "sampling" not in plan:
         raise PlanError("sampling", t("campaign.plan.sampling_none", lang))
-    sampling = _sampling(plan["sampling"], lang)
+    sampling = _sampling(plan["sampling"], lang, cfg.credit_scheme)
 
     raw_items = plan.get("items")
     if not isinstance(raw_items, dict):
@@ -614,7 +629,8 @@ def drawable_by_industry(session: Session) -> list[tuple[str, int]]:
 
 
 def drawable_by_class(session: Session, industries: list[str]) -> dict[str, int]:
-    """Drawable targets of the chosen industries per credit class ("-" for none)."""
+    """Drawable targets of the chosen industries per credit class ("-" for none). The stored class is canonical
+    (the import resolves every alias), so these keys are the scheme's class names."""
     rows = session.execute(select(Target.credit_class, func.count(Target.id))
                            .where(Target.industry.in_(industries), drawable_target_clause())
                            .group_by(Target.credit_class)).all()

@@ -33,6 +33,7 @@ from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from bot.rules.candidates import INSPECTOR_ROLE, certificate_valid_on
+from bot.rules.credit import DEFAULT_CREDIT_SCHEME, CreditScheme, is_unclassified
 from bot.services import audit
 from bot.texts import t
 from models import ROLE_LABELS_ZH, ROLES, Conflict, Department, ImportRecord, Item, Person, Target, utcnow
@@ -92,7 +93,7 @@ ROLE_CHOICES = tuple(ROLE_LABELS_ZH[r] for r in ("inspector", "dept_head", "lead
 PERSON_STATUS = {"在岗": True, "在职": True, "停用": False, "离岗": False, "调离": False}
 TARGET_STATUS = {"正常": "正常", "存续": "正常", "在业": "正常", "在营": "正常", "开业": "正常",
                  "停业": "停业", "注销": "注销"}
-CREDIT_CLASSES = ("A", "B", "C", "D")
+CREDIT_CLASSES = DEFAULT_CREDIT_SCHEME.classes  # the template's drop-down; the import takes cfg's scheme (any alias)
 
 SHEETS: tuple[SheetSpec, ...] = (
     SheetSpec("departments", "单位", (
@@ -128,7 +129,7 @@ SHEETS: tuple[SheetSpec, ...] = (
         Column("address", "地址", True, ("经营地址", "住所", "经营场所", "住所(经营场所)"), width=40),
         Column("industry", "行业类别", True, ("行业", "行业分类"), width=24, note="template.note.industry"),
         Column("credit_class", "信用风险分类", False, ("信用风险等级", "风险分类", "信用分类"), width=14,
-               choices=CREDIT_CLASSES, note="template.note.credit_class"),
+               choices=CREDIT_CLASSES, strict=False, note="template.note.credit_class"),
         Column("phone", "联系电话", False, ("电话",), width=16, text=True),
         Column("status", "状态", False, ("经营状态", "登记状态"), width=10, choices=("正常", "停业", "注销"),
                note="template.note.target_status"),
@@ -444,8 +445,8 @@ class _Parser:
     counts for duplicates and references and the user is not shown knock-on errors.
     """
 
-    def __init__(self, lang: str, today: dt.date) -> None:
-        self.lang, self.today = lang, today
+    def __init__(self, lang: str, today: dt.date, credit: CreditScheme = DEFAULT_CREDIT_SCHEME) -> None:
+        self.lang, self.today, self.credit = lang, today, credit
         self.sheets: list[_Sheet] = []
         self.errors: list[CellError] = []
         self.warnings: list[CellError] = []
@@ -608,13 +609,14 @@ class _Parser:
             return
         credit = _text(c.get("credit_class"))
         if credit is not None:
-            norm = credit.upper().removesuffix("类").removesuffix("级")
-            if norm in CREDIT_CLASSES:
-                credit = norm
-            elif norm in ("未分类", "-", "—"):
+            canonical = self.credit.resolve(credit)  # stored by its canonical name, whatever the wording
+            if canonical is not None:
+                credit = canonical
+            elif is_unclassified(credit):
                 credit = None
             else:
-                self.error(sheet, row, "credit_class", "import.err.credit_class", value=credit)
+                self.error(sheet, row, "credit_class", "import.err.credit_class", value=credit,
+                           accepted="、".join(self.credit.words()))
                 ok = False
         status = "正常"
         raw_status = _text(c.get("status"))
@@ -1042,8 +1044,10 @@ def _annotate_streaming(data: bytes, by_sheet: dict, info: dict[str, _Sheet], la
 # ---------------------------------------------------------------------------------------------------------
 
 def import_workbook(session: Session, data: bytes, *, actor: str, filename: str, today: dt.date,
-                    lang: str = "zh", max_bytes: int = MAX_BYTES) -> ImportOutcome:
-    """Import a directory workbook (any subset of the five sheets), all or nothing. Adds and flushes."""
+                    lang: str = "zh", max_bytes: int = MAX_BYTES,
+                    credit: CreditScheme = DEFAULT_CREDIT_SCHEME) -> ImportOutcome:
+    """Import a directory workbook (any subset of the five sheets), all or nothing. Adds and flushes. `credit`
+    is the configuration's scheme (`cfg.credit_scheme`): a class in any of its words is stored canonically."""
     try:
         _check_container(data, max_bytes)
     except _Fatal as f:
@@ -1053,7 +1057,7 @@ def import_workbook(session: Session, data: bytes, *, actor: str, filename: str,
     except Exception as exc:  # noqa: BLE001 — anything openpyxl trips over in an upload is a damaged file
         log.info("unreadable workbook %r: %s", filename, exc)
         return _fatal("import.fatal.corrupt", lang)
-    parser = _Parser(lang, today)
+    parser = _Parser(lang, today, credit)
     try:
         parser.parse(wb)
     except _Fatal as f:

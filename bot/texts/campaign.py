@@ -10,10 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "campaign.state.closed": {"zh": "已办结", "en": "closed"},
 
     # ---- credit-risk classes and sampling rules
-    "campaign.class.A": {"zh": "A类", "en": "class A"},
-    "campaign.class.B": {"zh": "B类", "en": "class B"},
-    "campaign.class.C": {"zh": "C类", "en": "class C"},
-    "campaign.class.D": {"zh": "D类", "en": "class D"},
+    "campaign.class.letter": {"zh": "{cls}类", "en": "class {cls}"},
     "campaign.class.none": {"zh": "未分类", "en": "unclassified"},
     "campaign.sampling.ratio": {"zh": "按比例 {percent}", "en": "by ratio, {percent}"},
     "campaign.sampling.count": {"zh": "按数量 {count} 户", "en": "by count, {count} targets"},
@@ -99,8 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "“{value}” is not a valid count: expected a positive integer",
     },
     "campaign.plan.class_unknown": {
-        "zh": "信用风险分类「{value}」无效，应为 A、B、C、D 或 \"-\"（未分类）",
-        "en": "invalid credit-risk class “{value}”; use A, B, C, D or \"-\" (unclassified)",
+        "zh": "信用风险分类「{value}」无效，应为以下之一：{accepted}（\"-\" 为未分类）",
+        "en": "invalid credit-risk class “{value}”; use one of: {accepted} (\"-\" is unclassified)",
     },
     "campaign.plan.class_missing": {
         "zh": "信用风险分类 {classes} 没有抽查规则（\"-\" 为未分类）：请在 by_class 中列出，或另设 ratio 或 count"

@@ -95,8 +95,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "invalid status “{value}”; use 正常 (operating), 停业 (suspended) or 注销 (deregistered)",
     },
     "import.err.credit_class": {
-        "zh": "信用风险分类「{value}」无效，应为 A、B、C、D 或留空",
-        "en": "invalid credit-risk class “{value}”; use A, B, C, D or leave it blank",
+        "zh": "信用风险分类「{value}」无效，应为 {accepted} 之一或留空",
+        "en": "invalid credit-risk class “{value}”; use one of {accepted} or leave it blank",
     },
     "import.err.unknown_cert": {
         "zh": "执法证号「{value}」既不在本文件的人员名录中，也不在系统中",
@@ -197,8 +197,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "E.g. 互联网上网服务营业场所. Campaigns select their scope by this value.",
     },
     "template.note.credit_class": {
-        "zh": "A、B、C、D 或留空（未分类）。可按分类设定抽查比例。",
-        "en": "A, B, C, D or blank (unclassified). Sampling ratios can be set per class.",
+        "zh": "A、B、C、D，或 信用风险低/一般/较高/高、低/中/中高/高风险，或留空（未分类）。可按分类设定抽查比例。",
+        "en": "A, B, C, D, or 信用风险低/一般/较高/高, 低/中/中高/高风险, or blank (unclassified). Sampling ratios "
+              "can be set per class.",
     },
     "template.note.target_status": {
         "zh": "正常、停业 或 注销；留空为正常。只有正常的对象会被抽取。",
