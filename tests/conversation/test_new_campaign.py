@@ -339,3 +339,37 @@ async def test_a_group_of_one_inspector_is_refused_while_departments_are_chosen(
         assert "第 1/2 个单位" in chat.last_text()
     finally:
         await app.shutdown()
+
+
+async def test_by_class_asks_the_configured_classes(cfg, sessions, directory):
+    """[credit] renames the classes (issue 14): /new asks one ratio per configured class, by its name, and the
+    campaign stores the names."""
+    import dataclasses
+
+    from bot.config import config_from_dict
+
+    names = ["低风险", "中风险", "中高风险", "高风险"]
+    scheme = config_from_dict({"credit": {"classes": names}}).credit_scheme
+    cfg = dataclasses.replace(cfg, credit_scheme=scheme)
+    request = StubRequest()
+    app = build_application(cfg, sessions, request=request)
+    await app.initialize()
+    try:
+        chat = Chat(app, request)
+        await start_to_sampling(chat)
+        await chat.press("按信用分类")
+        assert "低风险" in chat.last_text() and "第 1/5 类" in chat.last_text()
+        for answer, next_class in (("5%", "中风险"), ("0.1", "中高风险"), ("30%", "高风险"), ("100%", "未分类")):
+            await chat.send(answer)
+            assert next_class in chat.last_text()
+        await chat.send("20%")
+        assert "按信用分类：低风险 5%，中风险 10%，中高风险 30%，高风险 100%，未分类 20%" in chat.texts()[0]
+        await chat.send("2022-09-26")
+        await chat.send("2022-09-28")
+        await chat.press("确认创建")
+        with sessions.begin() as s:
+            c = s.scalars(select(Campaign)).one()
+            assert c.sampling == {"by_class": {"低风险": "0.05", "中风险": "0.1", "中高风险": "0.3", "高风险": "1",
+                                               "-": "0.2"}}
+    finally:
+        await app.shutdown()
