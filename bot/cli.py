@@ -71,10 +71,15 @@ def cmd_import(cfg, args) -> int:
     with sessions.begin() as session:
         outcome = import_workbook(session, data, actor="cli", filename=path.name, today=today,
                                   lang=cfg.bot.language, max_bytes=cfg.rules.max_upload_mb * 1024 * 1024,
-                                  credit=cfg.credit_scheme)
+                                  credit=cfg.credit_scheme, industry=args.industry)
         if not outcome.ok:
             session.rollback()
     print(outcome.summary(cfg.bot.language))
+    if outcome.needs_industry:
+        example = outcome.known_industries[0] if outcome.known_industries else "行业名称"
+        print(f"请加上 --industry 指定行业，例如：python -m bot import {path} --industry {example}")
+        if outcome.known_industries:
+            print("系统中已有的行业：" + "、".join(outcome.known_industries))
     if outcome.annotated:
         out = path.with_name(path.stem + "_错误标注.xlsx")
         out.write_bytes(outcome.annotated)
@@ -339,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("import", help="import directory workbook")
     p.add_argument("file")
+    p.add_argument("--industry", help="行业类别 of every target of a list without that column "
+                                      "(e.g. 互联网上网服务营业场所)")
     p.set_defaults(func=cmd_import)
     p = sub.add_parser("template", help="write the blank import templates into DIR")
     p.add_argument("dir")

@@ -20,14 +20,14 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from io import BytesIO
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator
 
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import InvalidChecksum, ValidationError
@@ -73,6 +73,8 @@ class Column:
     choices: tuple[str, ...] = ()  # the template's drop-down
     strict: bool = True  # the drop-down refuses other values (角色 takes comma lists, so it does not)
     note: str = ""  # text key of the template's comment on the header
+    # required in the template, but a list without the column (or with blank cells) is accepted: stored as ""
+    blank_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,13 @@ _USCC_ALIASES = ("统一社会信用代码/注册号", "统一社会信用代码
                  "统一社会信用代码(或注册号)", "注册号", "信用代码")
 ROLE_CHOICES = tuple(ROLE_LABELS_ZH[r] for r in ("inspector", "dept_head", "leader", "coordinator", "admin"))
 PERSON_STATUS = {"在岗": True, "在职": True, "停用": False, "离岗": False, "调离": False}
-TARGET_STATUS = {"正常": "正常", "存续": "正常", "在业": "正常", "在营": "正常", "开业": "正常",
-                 "停业": "停业", "注销": "注销"}
+# 登记状态 in the words of the national registers → what is stored. Drawable ones become 正常
+# (bot.rules.candidates.DRAWABLE_TARGET_STATUS); the others are stored as the register's own word, never drawn
+# (停业/歇业 may reopen, 吊销/撤销/注销/迁出 are gone). A bracketed gloss is dropped: 存续（在营、开业、在册）→ 存续.
+TARGET_STATUS = {"正常": "正常", "存续": "正常", "在业": "正常", "在营": "正常", "开业": "正常", "在册": "正常",
+                 "停业": "停业", "歇业": "歇业",
+                 "吊销": "吊销", "撤销": "撤销", "注销": "注销", "迁出": "迁出"}
+_STATUS_GLOSS = re.compile(r"[(（\[【,，、;；].*$")  # 存续（在营、开业、在册）, 吊销，未注销
 CREDIT_CLASSES = DEFAULT_CREDIT_SCHEME.classes  # the template's drop-down; the import takes cfg's scheme (any alias)
 
 SHEETS: tuple[SheetSpec, ...] = (
@@ -126,13 +133,16 @@ SHEETS: tuple[SheetSpec, ...] = (
         Column("uscc", "统一社会信用代码", True, _USCC_ALIASES, width=22, text=True, note="template.note.uscc"),
         Column("legal_rep", "法定代表人/负责人", False, ("法定代表人", "负责人", "法定代表人(负责人)", "经营者"),
                width=16),
-        Column("address", "地址", True, ("经营地址", "住所", "经营场所", "住所(经营场所)"), width=40),
+        Column("address", "地址", True, ("经营地址", "住所", "经营场所", "住所(经营场所)"), width=40,
+               blank_ok=True),
         Column("industry", "行业类别", True, ("行业", "行业分类"), width=24, note="template.note.industry"),
         Column("credit_class", "信用风险分类", False, ("信用风险等级", "风险分类", "信用分类"), width=14,
                choices=CREDIT_CLASSES, strict=False, note="template.note.credit_class"),
         Column("phone", "联系电话", False, ("电话",), width=16, text=True),
         Column("status", "状态", False, ("经营状态", "登记状态"), width=10, choices=("正常", "停业", "注销"),
                note="template.note.target_status"),
+        Column("registration_authority", "登记机关", False, width=24),
+        Column("jurisdiction", "管辖单位", False, ("管辖机关", "属地监管单位"), width=24),
     ), frozenset({"name", "legal_rep", "address", "industry", "credit_class"})),
     SheetSpec("conflicts", "回避关系", (
         Column("cert_no", "执法证号", True, _CERT_ALIASES, width=20, text=True, note="template.note.conflict_cert"),
@@ -142,6 +152,21 @@ SHEETS: tuple[SheetSpec, ...] = (
     ), frozenset({"reason"})),
 )
 SHEET_BY_KIND = {s.kind: s for s in SHEETS}
+
+# Column names of the lists exported from the national 双随机 / credit platforms, beside the aliases above:
+# (sheet kind, field) → headers. Each is tested (tests/unit/test_directory_import.py); normalize_header folds
+# full-width brackets and slashes, so 法定代表人（负责人） and 法定代表人(负责人) are one entry.
+PLATFORM_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("targets", "name"): ("企业名称", "主体名称", "市场主体名称"),
+    ("targets", "uscc"): ("统一社会信用代码/注册号", "注册号/统一社会信用代码", "统一社会信用代码(注册号)", "注册号"),
+    ("targets", "legal_rep"): ("法定代表人(负责人)", "法定代表人/负责人/经营者", "法定代表人(负责人、经营者)"),
+    ("targets", "address"): ("住所(经营场所)", "住所/经营场所", "经营场所/住所", "住所"),
+    ("targets", "registration_authority"): ("登记机关",),
+    ("targets", "jurisdiction"): ("管辖单位", "管辖机关"),
+    ("targets", "status"): ("登记状态", "经营状态", "企业状态"),
+    ("targets", "industry"): ("行业类别", "行业门类", "所属行业"),
+    ("targets", "credit_class"): ("信用风险分类结果", "分类结果", "信用风险分类"),
+}
 
 _HEADER_TRANS = str.maketrans({"（": "(", "）": ")", "／": "/", "＊": "*"})
 _HEADER_SPACE = re.compile(r"[\s\u200b\ufeff]+")
@@ -163,7 +188,8 @@ def normalize_header(value: Any) -> str:
 
 
 _LOOKUP: dict[str, dict[str, str]] = {
-    spec.kind: {normalize_header(h): c.field for c in spec.columns for h in (c.header, *c.aliases)}
+    spec.kind: {normalize_header(h): c.field
+                for c in spec.columns for h in (c.header, *c.aliases, *PLATFORM_ALIASES.get((spec.kind, c.field), ()))}
     for spec in SHEETS
 }
 _ERROR_HEADERS = frozenset({"错误说明", "errors"})
@@ -222,6 +248,12 @@ class ImportOutcome:
     lang: str = "zh"
     fatal_key: str = ""
     fatal_params: dict[str, Any] = field(default_factory=dict)
+    # import.fatal.industry_needed: the industries already in the directory, most targets first (to offer them)
+    known_industries: list[str] = field(default_factory=list)
+
+    @property
+    def needs_industry(self) -> bool:
+        return self.fatal_key == "import.fatal.industry_needed"
 
     @property
     def empty(self) -> bool:
@@ -392,6 +424,13 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
+def target_status(raw: str) -> str | None:
+    """The stored status for a 登记状态 / 状态 cell (None: not a known word). 存续（在营、开业、在册）→ 正常."""
+    word = _NO_SPACE.sub("", raw)
+    word = _STATUS_GLOSS.sub("", word) or word
+    return TARGET_STATUS.get(word.removeprefix("已"))
+
+
 def _code(value: str) -> str:
     return _NO_SPACE.sub("", value)
 
@@ -416,6 +455,8 @@ _LIMITS = {
     ("targets", "address"): _max_len(Target, "address"),
     ("targets", "industry"): _max_len(Target, "industry"),
     ("targets", "phone"): _max_len(Target, "phone"),
+    ("targets", "registration_authority"): _max_len(Target, "registration_authority"),
+    ("targets", "jurisdiction"): _max_len(Target, "jurisdiction"),
     ("conflicts", "cert_no"): _max_len(Conflict, "cert_no"),
 }
 _NATURAL_KEY_MAX = _max_len(Person, "natural_key") or 300
@@ -445,8 +486,11 @@ class _Parser:
     counts for duplicates and references and the user is not shown knock-on errors.
     """
 
-    def __init__(self, lang: str, today: dt.date, credit: CreditScheme = DEFAULT_CREDIT_SCHEME) -> None:
+    def __init__(self, lang: str, today: dt.date, credit: CreditScheme = DEFAULT_CREDIT_SCHEME,
+                 industry: str | None = None) -> None:
         self.lang, self.today, self.credit = lang, today, credit
+        self.industry = industry  # 行业类别 for the whole file, for lists without the column (or blank cells)
+        self.unrecognised: list[tuple[str, list[str]]] = []  # (sheet title, headers seen) of ignored sheets
         self.sheets: list[_Sheet] = []
         self.errors: list[CellError] = []
         self.warnings: list[CellError] = []
@@ -482,38 +526,50 @@ class _Parser:
         for ws in wb.worksheets:
             ws.reset_dimensions()  # some writers store a wrong <dimension>; read-only mode would cut rows
             rows = _rows(ws)
+            # The header is the row among the first few that matches a sheet best: platform exports put a
+            # title (often merged across the columns, its value in the first cell only) and a date line above it.
+            scanned = list(islice(rows, HEADER_SCAN_ROWS))
             found = None
-            nonblank = False
-            for row_no, row in enumerate(rows, 1):
-                if row_no > HEADER_SCAN_ROWS:
-                    break
+            best_seen: list[str] = []
+            for row_no, row in enumerate(scanned, 1):
                 if all(v is None for v in row):
                     continue
                 headers = [normalize_header(v) for v in row]
-                nonblank = True
-                found = _recognise(headers)
-                if found:
-                    break
+                seen = [h for h in headers if h]
+                if len(seen) > len(best_seen):
+                    best_seen = seen
+                match = _recognise(headers)
+                if match and (found is None or len(match[1]) > len(found[1][1])):
+                    found = (row_no, match, headers, len(row))
             if not found:
-                if nonblank:
-                    self.warnings.append(CellError(ws.title, None, None,
-                                                   t("import.warn.ignored_sheet", self.lang),
-                                                   key="import.warn.ignored_sheet"))
+                if best_seen:
+                    self.unrecognised.append((ws.title, best_seen))
+                    self.warn_sheet(ws.title, "import.warn.ignored_sheet", headers="、".join(best_seen[:20]))
                 continue
-            spec, col_of = found
-            missing = [c.header for c in spec.columns if c.required and c.field not in col_of]
+            row_no, (spec, col_of), headers, width = found
+            missing = [c.header for c in spec.columns
+                       if c.required and not c.blank_ok and c.field not in col_of
+                       and not (c.field == "industry" and self.industry)]
+            if spec.kind == "targets" and missing == [spec.column("industry").header]:
+                # A list from the platforms has no 行业类别: the admin names it for the whole file.
+                raise _Fatal("import.fatal.industry_needed", sheet=ws.title)
             if missing:
                 raise _Fatal("import.fatal.missing_column", sheet=ws.title, kind=spec.title,
-                             columns="、".join(missing))
+                             columns="、".join(missing), seen="、".join(h for h in headers if h))
             error_col = next((i for i, h in enumerate(headers) if h.lower() in _ERROR_HEADERS), None)
-            sheet = _Sheet(len(self.sheets), ws.title, spec, row_no, col_of, error_col, len(row))
+            sheet = _Sheet(len(self.sheets), ws.title, spec, row_no, col_of, error_col, width)
             self.sheets.append(sheet)
-            self._parse_rows(sheet, rows)
+            self._parse_rows(sheet, chain(scanned[row_no:], rows))
+
+    def warn_sheet(self, title: str, key: str, **params: Any) -> None:
+        self.warnings.append(CellError(title, None, None, t(key, self.lang, **params), key=key,
+                                       params=tuple(params.items())))
 
     def _parse_rows(self, sheet: _Sheet, rows: Iterator[tuple]) -> None:
         handle: Callable[[_Sheet, int, dict[str, Any], bool], None] = getattr(self, f"_{sheet.spec.kind}")
         fields = list(sheet.col_of.items())
-        required = [c.field for c in sheet.spec.columns if c.required]
+        required = [c.field for c in sheet.spec.columns if c.required and not c.blank_ok and c.field in sheet.col_of
+                    and not (c.field == "industry" and self.industry)]
         kind = sheet.spec.kind
         limits = [(f, n) for (k, f), n in _LIMITS.items() if k == kind and n and f in sheet.col_of]
         width = sheet.width
@@ -621,17 +677,21 @@ class _Parser:
         status = "正常"
         raw_status = _text(c.get("status"))
         if raw_status is not None:
-            status = TARGET_STATUS.get(raw_status)
+            status = target_status(raw_status)
             if status is None:
-                self.error(sheet, row, "status", "import.err.target_status", value=raw_status)
+                self.error(sheet, row, "status", "import.err.target_status", value=raw_status,
+                           choices="、".join(TARGET_STATUS))
                 ok = False
         if not ok:
             self.targets[code] = (sheet.index, row)
             return
         phone = c.get("phone")
+        industry = _text(c.get("industry")) or self.industry
         self.targets[code] = (sheet.index, row, is_regno, _text(c["name"]), _text(c.get("legal_rep")),
-                              _text(c["address"]), self._intern(_text(c["industry"])), credit,
-                              _code(_text(phone)) if phone is not None else None, status)
+                              _text(c.get("address")) or "", self._intern(industry), credit,
+                              _code(_text(phone)) if phone is not None else None, status,
+                              self._intern(_text(c.get("registration_authority"))),
+                              self._intern(_text(c.get("jurisdiction"))))
 
     def _conflicts(self, sheet: _Sheet, row: int, c: dict[str, Any], ok: bool) -> None:
         if c["cert_no"] is None or c["uscc"] is None:
@@ -780,7 +840,7 @@ Lookup = Callable[[list], dict[Any, tuple[int, dict[str, Any]]]]
 
 
 def _sync(session: Session, model, rows: Iterable[tuple[Any, dict[str, Any]]], lookup: Lookup,
-          now: dt.datetime, counter: _Counter) -> None:
+          now: dt.datetime, counter: _Counter, insert_defaults: dict[str, Any] | None = None) -> None:
     """Upsert by key in chunks: rows are (key, {field: value}) holding exactly the fields the file sets
     (a column absent from the sheet leaves the stored value alone); lookup(keys) → {key: (id, current)}."""
     for batch in _chunks(rows):
@@ -791,7 +851,7 @@ def _sync(session: Session, model, rows: Iterable[tuple[Any, dict[str, Any]]], l
             hit = found.get(key)
             if hit is None:
                 values["updated_at"] = now
-                inserts.append(values)
+                inserts.append({**insert_defaults, **values} if insert_defaults else values)
                 counter.added += 1
                 continue
             row_id, current = hit
@@ -898,22 +958,25 @@ def _write(session: Session, p: _Parser, deps: _Departments, items: list, people
         _sync(session, Person, people_rows(), people_lookup, now, counters["people"])
 
     if "targets" in counters:
-        fields = ("uscc", "is_regno", "name", "legal_rep", "address", "industry", "credit_class", "phone", "status")
-        optional = ("legal_rep", "credit_class", "phone", "status")
+        fields = ("uscc", "is_regno", "name", "legal_rep", "address", "industry", "credit_class", "phone", "status",
+                  "registration_authority", "jurisdiction")
+        optional = ("legal_rep", "address", "credit_class", "phone", "status", "registration_authority",
+                    "jurisdiction")
         present = [_present(s, optional) for s in sheets]
 
         def target_rows():
             for code, rec in p.targets.items():
-                si, _, is_regno, name, legal_rep, address, industry, credit, phone, status = rec
-                values = {"uscc": code, "is_regno": is_regno, "name": name, "address": address,
-                          "industry": industry}
+                si, _, is_regno, name, legal_rep, address, industry, credit, phone, status, authority, juris = rec
+                values = {"uscc": code, "is_regno": is_regno, "name": name, "industry": industry}
                 for f in present[si]:
-                    values[f] = {"legal_rep": legal_rep, "credit_class": credit, "phone": phone,
-                                 "status": status}[f]
+                    values[f] = {"legal_rep": legal_rep, "address": address, "credit_class": credit,
+                                 "phone": phone, "status": status, "registration_authority": authority,
+                                 "jurisdiction": juris}[f]
                 yield code, values
 
+        # A list without 地址 leaves a stored address alone; a new target gets "" (forms show 未登记).
         _sync(session, Target, target_rows(), lambda keys: _select_by(session, Target, Target.uscc, fields, keys),
-              now, counters["targets"])
+              now, counters["targets"], insert_defaults={"address": ""})
 
     if "conflicts" in counters:
         def conflict_lookup(keys):
@@ -1043,11 +1106,21 @@ def _annotate_streaming(data: bytes, by_sheet: dict, info: dict[str, _Sheet], la
 
 # ---------------------------------------------------------------------------------------------------------
 
+def known_industries(session: Session) -> list[str]:
+    """The 行业类别 already in the directory, the most common first."""
+    return list(session.scalars(select(Target.industry).where(Target.industry != "").group_by(Target.industry)
+                                .order_by(func.count().desc(), Target.industry)))
+
+
 def import_workbook(session: Session, data: bytes, *, actor: str, filename: str, today: dt.date,
-                    lang: str = "zh", max_bytes: int = MAX_BYTES,
-                    credit: CreditScheme = DEFAULT_CREDIT_SCHEME) -> ImportOutcome:
+                    lang: str = "zh", max_bytes: int = MAX_BYTES, credit: CreditScheme = DEFAULT_CREDIT_SCHEME,
+                    industry: str | None = None) -> ImportOutcome:
     """Import a directory workbook (any subset of the five sheets), all or nothing. Adds and flushes. `credit`
-    is the configuration's scheme (`cfg.credit_scheme`): a class in any of its words is stored canonically."""
+    is the configuration's scheme (`cfg.credit_scheme`): a class in any of its words is stored canonically.
+    `industry`: the 行业类别 of every target of a list without that column (or with the cell blank)."""
+    industry = (industry or "").strip(_STRIP) or None
+    if industry is not None and len(industry) > (_LIMITS[("targets", "industry")] or 100):
+        return _fatal("import.fatal.industry_too_long", lang, max=_LIMITS[("targets", "industry")])
     try:
         _check_container(data, max_bytes)
     except _Fatal as f:
@@ -1057,15 +1130,21 @@ def import_workbook(session: Session, data: bytes, *, actor: str, filename: str,
     except Exception as exc:  # noqa: BLE001 — anything openpyxl trips over in an upload is a damaged file
         log.info("unreadable workbook %r: %s", filename, exc)
         return _fatal("import.fatal.corrupt", lang)
-    parser = _Parser(lang, today, credit)
+    parser = _Parser(lang, today, credit, industry)
     try:
         parser.parse(wb)
     except _Fatal as f:
-        return _fatal(f.key, lang, **f.params)
+        outcome = _fatal(f.key, lang, **f.params)
+        if outcome.needs_industry:
+            outcome.known_industries = known_industries(session)
+        return outcome
     finally:
         wb.close()
     if not parser.sheets:
-        return _fatal("import.fatal.no_sheet", lang, sheets="、".join(s.title for s in SHEETS))
+        seen = "；".join(f"「{title}」{'、'.join(h[:20])}" for title, h in parser.unrecognised) or "-"
+        needed = "；".join(f"{s.title}（{'、'.join(c.header for c in s.columns if c.required)}）" for s in SHEETS)
+        return _fatal("import.fatal.no_sheet", lang, sheets="、".join(s.title for s in SHEETS), seen=seen,
+                      needed=needed)
 
     sha = hashlib.sha256(data).hexdigest()
     if not any(s.rows for s in parser.sheets):

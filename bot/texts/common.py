@@ -222,6 +222,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The file is too large ({size_mb} MB; the limit is {limit_mb} MB); nothing was imported. "
               "Split it and send the parts.",
     },
+    "upload.industry_resend": {
+        "zh": "请重新发送该文件，并在文件说明（caption）中写上：\n{caption}",
+        "en": "Send the file again with this caption:\n{caption}",
+    },
+    "upload.industry_known": {"zh": "系统中已有的行业（可复制其中一行作为说明）：",
+                              "en": "Industries already in the directory (copy one line as the caption):"},
+    "upload.industry_example": {"zh": "行业名称", "en": "industry name"},
     "upload.working": {"zh": "正在导入“{filename}”，请稍候……", "en": "Importing “{filename}”, please wait…"},
     "upload.annotated_caption": {
         "zh": "已在每个有错误的工作表末尾加入“错误说明”列，请修改后重新发送。",

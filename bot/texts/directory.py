@@ -41,13 +41,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The file is too large once unpacked ({size}) and cannot be processed.",
     },
     "import.fatal.no_sheet": {
-        "zh": "没有可识别的工作表：表头应与模板一致（{sheets}）。发送 /template 可获取模板。",
+        "zh": "没有可识别的工作表：表头应与模板一致（{sheets}）。发送 /template 可获取模板。\n"
+              "看到的表头：{seen}\n需要的列（带必填列）：{needed}",
         "en": "No sheet was recognised: the header row must match the templates ({sheets}). "
-              "Send /template to get them.",
+              "Send /template to get them.\nHeaders seen: {seen}\nColumns needed (required ones): {needed}",
     },
     "import.fatal.missing_column": {
-        "zh": "工作表「{sheet}」（{kind}）缺少必填列：{columns}。未写入任何数据。",
-        "en": "Sheet “{sheet}” ({kind}) lacks the required column(s): {columns}. Nothing was written.",
+        "zh": "工作表「{sheet}」（{kind}）缺少必填列：{columns}。未写入任何数据。\n看到的表头：{seen}",
+        "en": "Sheet “{sheet}” ({kind}) lacks the required column(s): {columns}. Nothing was written.\n"
+              "Headers seen: {seen}",
+    },
+    "import.fatal.industry_needed": {
+        "zh": "工作表「{sheet}」（检查对象）没有“行业类别”列：请为整个文件指定行业。未写入任何数据。",
+        "en": "Sheet “{sheet}” (targets) has no 行业类别 (industry) column: name the industry for the whole file. "
+              "Nothing was written.",
+    },
+    "import.fatal.industry_too_long": {
+        "zh": "指定的行业超过 {max} 个字符。未写入任何数据。",
+        "en": "The industry given is longer than {max} characters. Nothing was written.",
     },
 
     # --- row errors (the reason part of 工作表 行 列：原因)
@@ -91,8 +102,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "invalid status “{value}”; use 在岗 (active) or 停用 (inactive)",
     },
     "import.err.target_status": {
-        "zh": "状态「{value}」无效，应为 正常、停业 或 注销",
-        "en": "invalid status “{value}”; use 正常 (operating), 停业 (suspended) or 注销 (deregistered)",
+        "zh": "状态「{value}」无效，应为以下之一：{choices}",
+        "en": "invalid status “{value}”; use one of: {choices}",
     },
     "import.err.credit_class": {
         "zh": "信用风险分类「{value}」无效，应为 {accepted} 之一或留空",
@@ -113,8 +124,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "the certificate expired on {date}: imported, but the person will not be drawn",
     },
     "import.warn.ignored_sheet": {
-        "zh": "表头不是任何一种名录，已忽略",
-        "en": "the header matches no directory sheet; ignored",
+        "zh": "表头不是任何一种名录，已忽略（看到的表头：{headers}）",
+        "en": "the header matches no directory sheet; ignored (headers seen: {headers})",
     },
 
     # --- summary

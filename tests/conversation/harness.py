@@ -167,12 +167,14 @@ class Chat:
             extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         await self._feed({"message": self._msg(**extra)})
 
-    async def send_document(self, data: bytes, filename: str, mime: str | None = None) -> None:
+    async def send_document(self, data: bytes, filename: str, mime: str | None = None, *,
+                            caption: str | None = None) -> None:
         file_id = f"documents/file_{next(self._msg_ids)}.bin"
         self.request.files[file_id] = data
         doc = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename, "file_size": len(data),
                "mime_type": mime or "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-        await self._feed({"message": self._msg(document=doc)})
+        extra = {"caption": caption} if caption is not None else {}
+        await self._feed({"message": self._msg(document=doc, **extra)})
 
     async def press_data(self, data: str, message: dict[str, Any] | None = None) -> None:
         message = message or {"message_id": 1, "date": int(time.time()), "chat": self.chat,

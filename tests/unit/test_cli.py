@@ -93,3 +93,18 @@ def test_tick_cli_without_a_token_queues_and_says_so(db_url, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "2022-10-04（非工作日" in out.stdout and "已排队 0 条通知" in out.stdout
     assert "未配置 token" in out.stdout
+
+
+def test_import_cli_industry_for_a_list_without_the_column(db_url, tmp_path, sessions):
+    from tests.unit.test_platform_import import INDUSTRY, platform_export, rows
+
+    path = tmp_path / "对象.xlsx"
+    path.write_bytes(platform_export(rows()))
+    proc = _run(["import", str(path)], db_url, tmp_path)
+    assert proc.returncode == 1
+    assert "没有“行业类别”列" in proc.stdout and f"python -m bot import {path} --industry 行业名称" in proc.stdout
+    proc = _run(["import", str(path), "--industry", INDUSTRY], db_url, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "检查对象：新增 5" in proc.stdout
+    with sessions.begin() as s:
+        assert set(s.scalars(select(Target.industry))) == {INDUSTRY}

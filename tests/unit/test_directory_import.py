@@ -361,7 +361,7 @@ def test_invalid_values_are_named(sessions):
     people[4][P_NAME] = None
     targets[1][T_CREDIT] = "E"
     targets[2][T_CREDIT] = "b"  # accepted as B
-    targets[3][T_STATUS] = "吊销"
+    targets[3][T_STATUS] = "倒闭"  # not a word of the registers (吊销 is: stored, never drawn)
     targets[4][T_INDUSTRY] = None
     out = run(sessions, write_workbook(book))
     assert not out.ok
@@ -374,6 +374,9 @@ def test_invalid_values_are_named(sessions):
     ])
     role_error = next(e for e in out.errors if e.key == "import.err.role")
     assert role_error.reason.startswith("角色「组长」无效")
+    status_error = next(e for e in out.errors if e.key == "import.err.target_status")
+    assert status_error.reason.startswith("状态「倒闭」无效") and "存续" in status_error.reason
+    assert "吊销" in status_error.reason and "迁出" in status_error.reason
 
 
 def test_conflict_with_unknown_certificate_or_target(sessions):
@@ -391,7 +394,7 @@ def test_conflict_with_unknown_certificate_or_target(sessions):
 def test_many_errors_are_capped_in_the_message_but_all_annotated(sessions):
     book = sheets(20)
     for row in book["检查对象"][1:]:
-        row[T_ADDR] = None
+        row[T_INDUSTRY] = None  # (a blank 地址 is allowed: platform lists often lack it)
     out = run(sessions, write_workbook(book))
     assert len(out.errors) == 20
     lines = out.summary().splitlines()
