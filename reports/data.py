@@ -78,10 +78,12 @@ class TargetRecord:
     name: str
     uscc: str  # 统一社会信用代码 / 注册号
     legal_rep: str | None
-    address: str
+    address: str  # "" = not registered (a platform export may have none): the record form shows 未登记
     credit_class: str | None  # A/B/C/D, None = 未分类
     inspectors: tuple[Inspector, ...]  # the group's active inspectors, as drawn
     departments: tuple[DepartmentBlock, ...]  # every campaign department with items, in campaign order
+    registration_authority: str | None = None  # 登记机关, when the directory has it
+    jurisdiction: str | None = None  # 管辖单位, when the directory has it
 
     @property
     def inspection_date(self) -> dt.date | None:

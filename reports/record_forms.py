@@ -6,7 +6,9 @@ The seed's 附件1 (领域部门联合抽查情况记录表), one sheet per targ
     抽查任务编号 …                                  检查组 … 检查日期 …
     执法检查人员 | 姓名 | 单位 | 执法证号 | 职务          one row per inspector of the group, 组长 marked
     检查对象     | 名称 | …    | 统一社会信用代码/注册号 | …
-                 | 法定代表人/负责人 | … | 地址 | …
+                 | 法定代表人/负责人 | … | 地址 | …        地址 未登记 when the directory has none (a taller
+                                                           row: room to write it by hand)
+                 | 登记机关 | …  | 管辖单位 | …            only when the directory has either
     检查单位     | 检查事项 (B:D)             | 检查结果   one row per item, the department merged down A
     处理意见     | … (B:E)
     备注         | … (B:E)
@@ -43,6 +45,8 @@ WIDTHS = (12.0, 14.0, 24.0, 16.0, 22.0)  # ~88 characters: fits A4 portrait at ~
 LINE_HEIGHT = 14.5  # points per line of 11-pt 宋体
 ROW_HEIGHT = 24.0  # a table row: room to write by hand on the printed form
 TEXT_HEIGHT = 54.0  # 处理意见 / 备注: at least three handwritten lines
+NO_ADDRESS = "未登记"  # the 地址 cell of a target without an address
+NO_ADDRESS_HEIGHT = 2 * ROW_HEIGHT  # …with room under 未登记 to write the address by hand
 MAX_HEIGHT = 409.0  # Excel's row height limit
 # A form up to this tall (points) prints on one A4 page, shrunk if need be: one signed sheet per target, as on
 # paper. A taller one (dozens of items) keeps its size and runs onto more pages instead of becoming unreadable.
@@ -196,9 +200,21 @@ def _write_form(sheet: _Sheet, report: CampaignReport, target: TargetRecord, tit
     first = add([(S_LABEL, "检查对象"), (S_LABEL, "名称"), (S_VALUE, target.name), (S_LABEL, "统一社会信用代码/注册号"),
                  (S_VALUE, target.uscc)],
                 _fit(ROW_HEIGHT, (target.name, WIDTHS[2]), ("统一社会信用代码/注册号", WIDTHS[3])))
-    add([(S_LABEL, None), (S_LABEL, "法定代表人/负责人"), (S_VALUE, legal_rep), (S_LABEL, "地址"),
-         (S_VALUE, target.address)],
-        _fit(ROW_HEIGHT, ("法定代表人/负责人", WIDTHS[1]), (legal_rep, WIDTHS[2]), (target.address, WIDTHS[4])))
+    address = (target.address or "").strip()
+    if address:
+        add([(S_LABEL, None), (S_LABEL, "法定代表人/负责人"), (S_VALUE, legal_rep), (S_LABEL, "地址"),
+             (S_VALUE, address)],
+            _fit(ROW_HEIGHT, ("法定代表人/负责人", WIDTHS[1]), (legal_rep, WIDTHS[2]), (address, WIDTHS[4])))
+    else:  # the directory has none (a platform export): 未登记 at the top, room below to write it in on site
+        add([(S_LABEL, None), (S_LABEL, "法定代表人/负责人"), (S_VALUE, legal_rep), (S_LABEL, "地址"),
+             (S_TEXT, NO_ADDRESS)],
+            _fit(NO_ADDRESS_HEIGHT, ("法定代表人/负责人", WIDTHS[1]), (legal_rep, WIDTHS[2])))
+    authority = (target.registration_authority or "").strip()
+    jurisdiction = (target.jurisdiction or "").strip()
+    if authority or jurisdiction:  # only when the directory has them: the seed's form has no such row
+        add([(S_LABEL, None), (S_LABEL, "登记机关"), (S_VALUE, authority), (S_LABEL, "管辖单位"),
+             (S_VALUE, jurisdiction)],
+            _fit(ROW_HEIGHT, (authority, WIDTHS[2]), (jurisdiction, WIDTHS[4])))
     merge("A", first, "A", sheet.row)
 
     merge("B", add([(S_LABEL, "检查单位"), (S_LABEL, "检查事项"), (S_LABEL, None), (S_LABEL, None),

@@ -75,7 +75,7 @@ def announcement(session: Session, draw: Draw, campaign: Campaign, views: list[G
         body.append(t("draw.ann.members", lang, members="、".join(
             f"{p.name}（{short.get(d, d)}）" for p, d in v.inspectors)))
         body.append(t("draw.ann.targets", lang))
-        body += [t("draw.ann.target", lang, i=i, name=tg.name, uscc=tg.uscc) for i, tg in enumerate(v.targets, 1)]
+        body += [_target_line(tg, i, lang) for i, tg in enumerate(v.targets, 1)]
     tail = [t("draw.ann.seed", lang, seed=draw.seed)]
     if draw.seed_source == "public":
         tail.append(t("draw.ann.public", lang, text=draw.public_text))
@@ -95,6 +95,30 @@ def announcement(session: Session, draw: Draw, campaign: Campaign, views: list[G
                     + f"（{len(v.inspectors)}/{len(v.targets)}）" for v in views]
     text = "\n".join(head + summary_body[:60] + tail + [t("draw.ann.summary_note", lang)])
     return text[:MAX_MESSAGE], True
+
+
+def target_unit(target: Any) -> str:
+    """The unit a target belongs to, for short lines: its 管辖单位, or else its 登记机关; "" when the directory has
+    neither (lists made from our template usually have none)."""
+    for name in ("jurisdiction", "registration_authority"):
+        value = (getattr(target, name, None) or "").strip()
+        if value:
+            return value
+    return ""
+
+
+def _target_line(target: Any, i: int, lang: str) -> str:
+    unit = target_unit(target)
+    if unit:
+        return t("draw.ann.target_unit", lang, i=i, name=target.name, uscc=target.uscc, unit=unit)
+    return t("draw.ann.target", lang, i=i, name=target.name, uscc=target.uscc)
+
+
+def _notice_line(target: Any, i: int, lang: str) -> str:
+    """A target in an inspector's notice: where to go (地址, or 地址未登记) and, when known, whose it is."""
+    address = (target.address or "").strip() or t("draw.notice.no_address", lang)
+    unit = target_unit(target)
+    return f"  {i}. {target.name}（{address}）" + (f"· {unit}" if unit else "")
 
 
 def draw_sheet_data(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> DrawSheetData:
@@ -140,12 +164,12 @@ def enqueue_draw_notices(session: Session, draw: Draw, campaign: Campaign, *, cf
     unbound: list[Person] = []
     for v in views:
         members = "、".join(f"{p.name}（{short.get(d, d)}）" for p, d in v.inspectors)
-        targets = "\n".join(f"  {i}. {tg.name}（{tg.address}）" for i, tg in enumerate(v.targets, 1))
         for person, _dep in v.inspectors:
             if person.telegram_user_id is None:
                 unbound.append(person)
                 continue
             plang = person.language or lang
+            targets = "\n".join(_notice_line(tg, i, plang) for i, tg in enumerate(v.targets, 1))
             outbox.enqueue(session, chat_id=person.telegram_user_id, dedup_key=f"{key}:notice:{person.id}",
                            text=t("draw.notice", plang, number=campaign.number, title=campaign.title,
                                   group=v.number, leader=v.leader.name if v.leader else "—", members=members,

@@ -130,12 +130,12 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
                       for gid, g in groups.items()}
         rows = session.execute(
             select(GroupTarget.group_id, Target.id, Target.name, Target.uscc, Target.legal_rep, Target.address,
-                   Target.credit_class)
+                   Target.credit_class, Target.registration_authority, Target.jurisdiction)
             .join(Target, Target.id == GroupTarget.target_id)
             .join(DrawGroup, DrawGroup.id == GroupTarget.group_id).where(DrawGroup.draw_id == draw.id)
             .order_by(DrawGroup.number, GroupTarget.position, GroupTarget.id)).all()
         none = (None, None, None)
-        for gid, tid, name, uscc, legal_rep, address, credit_class in rows:
+        for gid, tid, name, uscc, legal_rep, address, credit_class, authority, jurisdiction in rows:
             blocks = []
             for did, dname, label, its in specs:
                 sub = submitted.get((tid, did))
@@ -151,7 +151,8 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
             number, leader, inspectors = group_info[gid]
             targets.append(TargetRecord(
                 group_number=number, group_leader=leader, name=name, uscc=uscc, legal_rep=legal_rep,
-                address=address, credit_class=credit_class, inspectors=inspectors, departments=tuple(blocks)))
+                address=address, credit_class=credit_class, inspectors=inspectors, departments=tuple(blocks),
+                registration_authority=authority or None, jurisdiction=jurisdiction or None))
         known = {r.uscc: r for r in rows}  # the drawn targets, already read: not read again for 抽取结果
         draw_data = draw_sheet_data(draw, campaign, group_views(session, draw, known), cfg.tz)
 

@@ -234,9 +234,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "已在每个有错误的工作表末尾加入“错误说明”列，请修改后重新发送。",
         "en": "Each sheet with errors has an added “错误说明” (errors) column; fix them and send the file again.",
     },
+    # A document caption: Telegram allows 1,024 characters (tests/unit/test_templates.py checks).
     "upload.template_caption": {
-        "zh": "名录导入模板：人员名录、检查对象、抽查事项、单位、回避关系。带 * 的列为必填。填好后直接发给我即可导入。",
-        "en": "Import templates: people, targets, items, departments, conflicts. Columns marked * are required. "
-              "Send the filled workbook back to import it.",
+        "zh": "名录导入有两种方式，文件直接发给我即可：\n"
+              "1. 用本模板：人员名录、检查对象、抽查事项、单位、回避关系，带 * 的列为必填。\n"
+              "2. 检查对象名单可按平台导出的原样发送，不必改成本模板：只有 企业名称、统一社会信用代码/注册号、"
+              "登记机关、管辖单位 等列也可以。没有“行业类别”列时，在文件说明里写 行业=互联网上网服务营业场所"
+              "（命令行：python -m bot import 文件 --industry 互联网上网服务营业场所）。\n"
+              "没有地址可以，记录表上显示“未登记”，现场填写。信用分类写 A–D、信用风险低/一般/较高/高（A–D类）"
+              "或 低/中/中高/高风险 均可。登记状态：存续（在营、开业、在册）、在营、开业、在册 可抽取；"
+              "停业、歇业 保留但不抽取；吊销、撤销、注销、迁出 不抽取。",
+        "en": "Two ways to import; just send me the file:\n"
+              "1. This template: people, targets, items, departments, conflicts; columns marked * are required.\n"
+              "2. A target list as the platform exported it, unchanged: 企业名称, 统一社会信用代码/注册号, 登记机关 and "
+              "管辖单位 alone are enough. Without an 行业类别 column, write 行业=互联网上网服务营业场所 in the "
+              "file's caption (command line: python -m bot import FILE --industry 互联网上网服务营业场所).\n"
+              "A missing address is fine: the record form shows 未登记, to be filled in on site. Credit classes "
+              "A–D, 信用风险低/一般/较高/高（A–D类） and 低/中/中高/高风险 are all accepted. Registration states "
+              "存续（在营、开业、在册）, 在营, 开业, 在册 can be drawn; 停业, 歇业 are kept but not drawn; 吊销, 撤销, "
+              "注销, 迁出 never.",
     },
 }

@@ -45,6 +45,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "draw.ann.members": {"zh": "检查人员：{members}", "en": "Inspectors: {members}"},
     "draw.ann.targets": {"zh": "检查对象：", "en": "Targets:"},
     "draw.ann.target": {"zh": "  {i}. {name}（{uscc}）", "en": "  {i}. {name} ({uscc})"},
+    # …with its 管辖单位 (or else 登记机关) when the directory has one: who the target belongs to
+    "draw.ann.target_unit": {"zh": "  {i}. {name}（{uscc}）· {unit}", "en": "  {i}. {name} ({uscc}) · {unit}"},
     "draw.ann.seed": {"zh": "\n随机种子：{seed}", "en": "\nSeed: {seed}"},
     "draw.ann.public": {"zh": "（由公开值“{text}”经 SHA-256 得出）", "en": " (SHA-256 of the public value “{text}”)"},
     "draw.ann.digests": {"zh": "名录摘要（SHA-256）：", "en": "Pool digests (SHA-256):"},
@@ -63,6 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "draw.ann.caption": {"zh": "{number} 抽取结果（抽取编号 {draw_id}）", "en": "{number} draw result (draw {draw_id})"},
     # private notice
+    "draw.notice.no_address": {"zh": "地址未登记", "en": "address not registered"},
     "draw.notice": {
         "zh": "您已被随机抽中参加 {number}「{title}」联合抽查。\n第 {group} 组，组长：{leader}\n组员：{members}\n检查对象：\n{targets}\n检查时间：{start} 至 {end}\n结果录入截止：{results_due}{provisional}\n公示截止：{publication_due}{provisional}\n检查后请在与我的私聊中录入结果。如不能参加，请发送 /swap 申请更换；与检查对象有利害关系的，请发送 /recuse 申请回避。",
         "en": "You were drawn for {number} “{title}”.\nGroup {group}, leader: {leader}\nMembers: {members}\n"

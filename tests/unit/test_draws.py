@@ -103,6 +103,33 @@ def test_long_announcement_becomes_summary_plus_workbook(sessions):
     assert {row[3] for row in ws.iter_rows(min_row=2, values_only=True)} == drawn
 
 
+def test_announcement_names_the_targets_unit_and_the_notice_a_missing_address(sessions):
+    cid = prepare(sessions, plan=dict(PLAN, sampling={"ratio": 1.0}, targets_per_group=0))
+    with sessions.begin() as s:
+        targets = s.scalars(select(Target).where(Target.industry == "互联网上网服务营业场所",
+                                                 Target.status == "正常").order_by(Target.id)).all()
+        targets[0].jurisdiction, targets[0].registration_authority = "城关市场监督管理所", "西华县市场监督管理局"
+        targets[1].registration_authority, targets[1].address = "西华县市场监督管理局", ""
+        marked = {t.uscc: t.name for t in targets[:3]}
+    draw_id = _draw(sessions, cid)
+    with sessions.begin() as s:
+        draw = s.get(Draw, draw_id)
+        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
+                             requester_chat_id=None, who="马勇")
+    with sessions.begin() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.method == "sendMessage")).all()
+        announce = next(r.text for r in rows if r.chat_id == GROUP_ID)
+        notices = [r.text for r in rows if r.dedup_key and ":notice:" in r.dedup_key]
+    (u0, n0), (u1, n1), (u2, n2) = marked.items()
+    lines = announce.splitlines()
+    assert any(line.endswith(f"{n0}（{u0}）· 城关市场监督管理所") for line in lines)  # 管辖单位 first
+    assert any(line.endswith(f"{n1}（{u1}）· 西华县市场监督管理局") for line in lines)  # else 登记机关
+    assert any(line.endswith(f"{n2}（{u2}）") for line in lines)  # neither: the line as before
+    assert "登记机关" not in announce and "管辖单位" not in announce  # short: the unit's name only
+    text = "\n".join(notices)
+    assert f"{n1}（地址未登记）· 西华县市场监督管理局" in text and "（）" not in text
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(closed=st.sets(st.integers(0, 17), max_size=6), inactive=st.sets(st.integers(0, 25), max_size=4))
 def test_property_no_drawn_target_or_inspector_is_unfit(sqlite_template, tmp_path_factory, closed, inactive):

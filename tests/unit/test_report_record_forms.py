@@ -107,6 +107,50 @@ def test_target_block(built):
         assert f"A{r}:A{r + 1}" in _merged(ws)
 
 
+def test_target_without_address_shows_unregistered_with_room_to_write():
+    report = synthetic_report(2, 1)
+    report.targets[0] = dataclasses.replace(report.targets[0], address="")
+    _, wb = _load(report)
+    ws, other = wb.worksheets
+    r = _row_of(ws, "检查对象")
+    assert _values(ws, r + 1) == [None, "法定代表人/负责人", report.targets[0].legal_rep, "地址", "未登记"]
+    cell = ws.cell(row=r + 1, column=5)
+    assert cell.alignment.vertical == "top" and cell.border.bottom.style  # text at the top, the blank below it
+    assert ws.row_dimensions[r + 1].height >= 48  # two written lines under 未登记
+    assert _values(ws, r + 2)[0] == "检查单位"  # no 登记机关 row when the directory has neither
+    assert f"A{r}:A{r + 1}" in _merged(ws)
+    # a target with its address keeps the plain row
+    r2 = _row_of(other, "检查对象")
+    assert _values(other, r2 + 1)[4] == report.targets[1].address
+    assert other.row_dimensions[r2 + 1].height < 48
+
+
+def test_registration_authority_and_jurisdiction_get_their_own_row_when_present():
+    report = synthetic_report(3, 1)
+    t0, t1, t2 = report.targets
+    report.targets = [
+        dataclasses.replace(t0, registration_authority="西华县市场监督管理局", jurisdiction="西华县市场监督管理局城关所"),
+        dataclasses.replace(t1, jurisdiction="西华县市场监督管理局址坊所", address=""),
+        t2]
+    _, wb = _load(report)
+    ws = wb.worksheets[0]
+    r = _row_of(ws, "检查对象")
+    assert _values(ws, r + 1)[3:] == ["地址", t0.address]
+    assert _values(ws, r + 2) == [None, "登记机关", "西华县市场监督管理局", "管辖单位", "西华县市场监督管理局城关所"]
+    assert f"A{r}:A{r + 2}" in _merged(ws)
+    assert _values(ws, r + 3)[0] == "检查单位"
+    ws = wb.worksheets[1]  # only 管辖单位, and no address
+    r = _row_of(ws, "检查对象")
+    assert _values(ws, r + 1)[3:] == ["地址", "未登记"]
+    assert _values(ws, r + 2) == [None, "登记机关", None, "管辖单位", "西华县市场监督管理局址坊所"]
+    assert ws.cell(row=r + 2, column=3).border.left.style  # the blank 登记机关 cell keeps its borders
+    assert f"A{r}:A{r + 2}" in _merged(ws)
+    ws = wb.worksheets[2]  # neither: the seed's layout
+    r = _row_of(ws, "检查对象")
+    assert _values(ws, r + 2)[0] == "检查单位"
+    assert "登记机关" not in [c.value for c in ws["B"]]
+
+
 def test_each_item_code_beside_its_item_and_department(built):
     report, _, wb = built
     for ws, target in zip(wb.worksheets, report.targets):

@@ -110,6 +110,19 @@ def test_report_data_equals_the_database(sessions):
                                                                                    for t in report.targets})
 
 
+def test_report_data_carries_authority_jurisdiction_and_a_missing_address(sessions):
+    done = submit(sessions, n_targets=2, codes={})
+    first, second = done.targets
+    with sessions.begin() as s:
+        t = s.get(Target, first)
+        t.registration_authority, t.jurisdiction, t.address = "西华县市场监督管理局", "城关市场监督管理所", ""
+        usccs = (t.uscc, s.get(Target, second).uscc)
+    by_uscc = {t.uscc: t for t in _load(sessions, done.campaign_id).targets}
+    a, b = by_uscc[usccs[0]], by_uscc[usccs[1]]
+    assert (a.registration_authority, a.jurisdiction, a.address) == ("西华县市场监督管理局", "城关市场监督管理所", "")
+    assert (b.registration_authority, b.jurisdiction) == (None, None) and b.address
+
+
 def test_drafts_do_not_count_and_a_replaced_inspector_is_gone(sessions):
     done = submit(sessions, n_targets=1)
     with sessions.begin() as s:

@@ -96,3 +96,13 @@ def test_write_templates(tmp_path, sessions):
             out = import_workbook(s, path.read_bytes(), actor="test", filename=path.name, today=TODAY)
         assert out.ok and out.empty and list(out.counts) == [spec.kind]
     assert sheet_template("targets")[:2] == b"PK"
+
+
+def test_template_caption_explains_both_ways_within_telegrams_caption_limit():
+    from bot.texts import t
+    for lang in ("zh", "en"):
+        caption = t("upload.template_caption", lang)
+        assert len(caption) <= 1024, (lang, len(caption))  # sendDocument's caption limit
+        for needed in ("行业=互联网上网服务营业场所", "--industry", "登记机关", "管辖单位", "未登记",
+                       "信用风险低/一般/较高/高", "中高", "存续（在营、开业、在册）", "歇业", "迁出"):
+            assert needed in caption, (lang, needed)
