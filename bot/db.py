@@ -73,6 +73,13 @@ def migrate(engine: Engine) -> None:
     # mode). With foreign keys enforced, dropping e.g. `targets` while group_targets rows point at it fails, so a
     # database holding draws could not take 0004. As Alembic advises: enforcement off for the migration (the
     # pragma only takes effect outside a transaction), every reference checked before commit, then on again.
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == ScriptDirectory.from_config(cfg).get_current_head():
+        return  # nothing to do: no check of every reference at each start of a big database
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         raw.execute("PRAGMA foreign_keys=OFF")
