@@ -106,7 +106,8 @@ def test_import_refuses_an_unknown_class_listing_the_accepted_words(sessions):
 PAIRS = [(book, plan) for plan in sorted(PLAN_WORDS) for book in dict.fromkeys((plan, "letters"))]
 
 
-@pytest.mark.parametrize("book_vocab, plan_vocab", PAIRS)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the vocabularies are the database's no matter; the
+@pytest.mark.parametrize("book_vocab, plan_vocab", PAIRS)       # end-to-end test below draws on PostgreSQL too
 def test_by_class_plan_in_each_vocabulary_draws_and_verifies(sessions, db_url, tmp_path, book_vocab, plan_vocab):
     cfg = config_from_dict({})
     book, truth = book_in(VOCABULARIES[book_vocab])
