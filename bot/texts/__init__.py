@@ -6,7 +6,7 @@ placeholders.
 
 from __future__ import annotations
 
-from bot.texts import campaign, common, corrections, directory, draw, entry, outbox, reminders, report
+from bot.texts import campaign, common, corrections, directory, draw, entry, outbox, page, reminders, report
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -23,7 +23,7 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
 
 
 CATALOG: dict[str, dict[str, str]] = _merge(common, directory, outbox, campaign, draw, entry, corrections, reminders,
-                                            report)
+                                            report, page)
 
 
 def t(key: str, lang: str | None = None, **params) -> str:
