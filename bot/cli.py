@@ -173,17 +173,40 @@ def cmd_draw(cfg, args) -> int:
         for line in report.mismatches:
             print(f"  {line}")
         return 1
+    if args.draw_command == "page" and not args.source.isdigit():
+        return _draw_page_from_file(args)  # an exported record: no database, no config
     from bot.services import draws
     from models import Draw
 
+    draw_id = int(args.source) if args.draw_command == "page" else args.draw_id
     sessions = _open_db(cfg)
     with sessions.begin() as session:
-        draw = session.get(Draw, args.draw_id)
+        draw = session.get(Draw, draw_id)
         if draw is None:
-            print(f"没有抽取编号 {args.draw_id}", file=sys.stderr)
+            print(f"没有抽取编号 {draw_id}", file=sys.stderr)
             return 1
-        record = draws.export_record(session, draw)
-    drawalgo.dump_record(record, args.file)
+        if args.draw_command == "page":
+            _name, page = draws.verification_page(session, draw, tz=cfg.tz, lang=args.lang or cfg.bot.language)
+        else:
+            record = draws.export_record(session, draw, tz=cfg.tz)
+    if args.draw_command == "page":
+        Path(args.file).write_bytes(page)
+    else:
+        drawalgo.dump_record(record, args.file)
+    print(args.file)
+    return 0
+
+
+def _draw_page_from_file(args) -> int:
+    from bot.rules import drawalgo
+    from reports.draw_page import build_draw_page
+
+    try:
+        record = drawalgo.load_record(args.source)
+    except (OSError, ValueError) as exc:
+        print(f"无法读取抽取记录：{exc}", file=sys.stderr)
+        return 2
+    Path(args.file).write_bytes(build_draw_page(record, lang=args.lang or "zh"))
     print(args.file)
     return 0
 
@@ -364,13 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("campaign", help="campaign id or number")
     p.add_argument("--out", required=True, help="directory to write the files into")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("draw", help="draws: export DRAW_ID FILE.json | verify FILE.json")
+    p = sub.add_parser("draw", help="draws: export DRAW_ID FILE.json | verify FILE.json | "
+                                    "page DRAW_ID|FILE.json FILE.html")
     draw_sub = p.add_subparsers(dest="draw_command", required=True)
     dp = draw_sub.add_parser("export", help="write a draw's full record as JSON")
     dp.add_argument("draw_id", type=int)
     dp.add_argument("file")
     dp = draw_sub.add_parser("verify", help="re-run a draw from its JSON record alone; exit 0 only on a match")
     dp.add_argument("file")
+    dp = draw_sub.add_parser("page", help="write the self-contained web page that re-runs a draw in any browser")
+    dp.add_argument("source", help="a draw id, or an exported record FILE.json (then no database is needed)")
+    dp.add_argument("file", help="the page to write, e.g. draw.html")
+    dp.add_argument("--lang", choices=("zh", "en"), help="the page's language (default: [bot] language; zh)")
     p.set_defaults(func=cmd_draw)
     p = sub.add_parser("tick", help="run the daily checks (reminders, escalation, digest, deadline reports) now")
     p.add_argument("--now", help="as of this ISO date-time, e.g. 2022-10-26T09:00+08:00 (default: now)")
@@ -388,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_backup)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    if args.command == "draw" and args.draw_command == "verify":
+    if args.command == "draw" and (args.draw_command == "verify"
+                                   or (args.draw_command == "page" and not args.source.isdigit())):
         return cmd_draw(None, args)  # from the file alone: no config, no database
     if args.command == "demo":
         return cmd_demo(None, args)  # its own config and database: no config.toml, no BOT_TOKEN

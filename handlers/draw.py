@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from io import BytesIO
 
 from telegram import Update
 
@@ -78,7 +79,9 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
 
 @permitted("verify")
 async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
+    """/verify [draw]: the page that re-runs the draw in any browser, then the verdict of re-running it here."""
     arg = (context.args or [None])[0]
+    page = None
     with context.sessions.begin() as session:
         draw = draws.draw_for_reference(session, arg)
         if draw is None:
@@ -91,4 +94,9 @@ async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                 reply = t("verify.bad", lang, draw_id=draw.id, lines="\n".join(report.mismatches[:20]))
             if draw.superseded_by_id:
                 reply += t("verify.superseded", lang, new=draw.superseded_by_id, reason=draw.supersede_reason)
-    await update.effective_message.reply_text(reply)
+            page = draws.verification_page(session, draw, tz=context.cfg.tz, lang=lang)
+    message = update.effective_message
+    if page is not None:  # the page first: the verdict stays the last message, where the chat shows it
+        name, data = page
+        await message.reply_document(BytesIO(data), filename=name, caption=t("verify.page", lang))
+    await message.reply_text(reply)

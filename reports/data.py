@@ -124,6 +124,8 @@ class CampaignReport:
     draw: DrawSheetData | None = None  # for 抽取结果; None before a draw
     county: str = ""  # the office's county, for titles (e.g. 西华县)
     extra: dict = field(default_factory=dict)
+    draw_record: dict | None = None  # the draw's exported record, for the verification page (SPEC §5.11)
+    lang: str = "zh"  # the office's language, for the verification page
 
     @property
     def codes(self) -> Mapping[int, str]:

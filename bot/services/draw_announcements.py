@@ -159,6 +159,12 @@ def enqueue_draw_notices(session: Session, draw: Draw, campaign: Campaign, *, cf
                        filename=f"{campaign.number}_抽取结果.xlsx",
                        caption=t("draw.ann.caption", lang, number=campaign.number, draw_id=draw.id),
                        dedup_key=f"{key}:workbook")
+    # The page anyone can open in a browser to re-run the draw (SPEC §5.11), beside the announcement.
+    from bot.services.draws import verification_page
+
+    page_name, page = verification_page(session, draw, tz=tz, lang=lang)
+    outbox.enqueue(session, chat_id=group_chat_id, method="sendDocument", document=page, filename=page_name,
+                   caption=t("draw.page.caption", lang, draw_id=draw.id), dedup_key=f"{key}:page")
     short = _short_dept(session)
     prov = t("draw.provisional", lang) if campaign.deadlines_provisional else ""
     unbound: list[Person] = []

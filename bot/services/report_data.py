@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.services.draw_announcements import draw_sheet_data, group_views
-from bot.services.draws import current_draw
+from bot.services.draws import current_draw, export_record
 from models import (Assignment, Campaign, CampaignDepartment, CampaignItem, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, Submission, Target)
 from reports import REPORT_FILES, build_all, build_report
+from reports.draw_page import PAGE_KIND, build_draw_page, page_filename
 from reports.data import (CampaignReport, DepartmentBlock, DepartmentInfo, FollowUpInfo, Inspector, ItemResult,
                           TargetRecord)
 
@@ -37,11 +38,16 @@ CHUNK = 900  # SQLite's bound-parameter limit (999 on old builds)
 KINDS = dict(zip(REPORT_FILES, ("record", "statistics", "summary", "publicity", "draw"), strict=True))
 
 
+PAGE = "page"  # the draw's verification page (SPEC §5.11), sent with the 公示 list
+
+
 def file_kind(filename: str) -> str:
     """The stable short name of a report file (`record`, `statistics`, …): its name is f"{number}_{kind}.xlsx"."""
     for full, kind in KINDS.items():
         if filename.endswith(f"_{full}.xlsx"):
             return kind
+    if filename.endswith(f"_{PAGE_KIND}.html"):
+        return PAGE
     return re.sub(r"[^0-9A-Za-z]+", "", filename)[-20:] or "file"
 
 
@@ -64,8 +70,10 @@ def _amount(value) -> str | None:
 
 # ------------------------------------------------------------------------------------------------ the data
 
-def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.datetime) -> CampaignReport:
-    """Everything the five workbooks show of a campaign, as plain data (its current draw; submitted results)."""
+def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.datetime,
+                with_page: bool = False) -> CampaignReport:
+    """Everything the five workbooks show of a campaign, as plain data (its current draw; submitted results);
+    `with_page` also reads the draw's record for the verification page."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise LookupError(f"no campaign {campaign_id}")
@@ -169,7 +177,9 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
         # openpyxl cannot write time zones: the office's local time, naive
         generated_at=now.astimezone(cfg.tz).replace(tzinfo=None, microsecond=0), draw=draw_data,
         county=_county(campaign.lead_department.name),
-        extra={"campaign_id": campaign.id, "draw_id": draw.id if draw else None})
+        extra={"campaign_id": campaign.id, "draw_id": draw.id if draw else None},
+        draw_record=export_record(session, draw, tz=cfg.tz) if with_page and draw else None,
+        lang=cfg.bot.language)
 
 
 def build_steps(report: CampaignReport,
@@ -178,8 +188,15 @@ def build_steps(report: CampaignReport,
     gives (filename, bytes), or None for a file there is nothing for (抽取结果 before a draw). `kinds` (e.g.
     ("publicity",)) keeps only some."""
     wanted = set(KINDS.values()) if kinds is None else set(kinds)
-    return [(full, functools.partial(build_report, full, report)) for full, kind in KINDS.items() if kind in wanted
-            and (kind != "draw" or report.draw is not None)]
+    steps = [(full, functools.partial(build_report, full, report)) for full, kind in KINDS.items() if kind in wanted
+             and (kind != "draw" or report.draw is not None)]
+    if PAGE in wanted and report.draw_record is not None:
+        steps.append((PAGE_KIND, functools.partial(_page, report)))
+    return steps
+
+
+def _page(report: CampaignReport) -> tuple[str, bytes]:
+    return page_filename(report.number), build_draw_page(report.draw_record, lang=report.lang)
 
 
 def build_files(report: CampaignReport, kinds: Iterable[str] | None = None) -> list[tuple[str, bytes]]:

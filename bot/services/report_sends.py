@@ -10,7 +10,8 @@ slow runs inside the submission and nothing can be lost between the submit and t
 every campaign whose reports of a reason are due and not yet noted in the audit log:
 
 - state entered (or already published) → reason `entered:<draw id>`: the five files to the coordinators;
-- state published → reason `published:<date>`: the 公示 workbook to the coordinators and the publishing leader.
+- state published → reason `published:<date>`: the 公示 workbook and the draw's verification page (SPEC §5.11) to
+  the coordinators and the publishing leader.
 
 `send_pending` runs them (load in one transaction → build with no transaction open → enqueue and note in one
 transaction that first locks the campaign row and checks the note again). It runs right after a submission that
@@ -47,7 +48,7 @@ from models import (AuditEntry, Campaign, Person)
 log = logging.getLogger(__name__)
 from bot.services.campaigns import lock_campaign
 from bot.services.publication import PUBLISH_ACTION
-from bot.services.report_data import build_files, chunks, file_kind, load_report
+from bot.services.report_data import PAGE, build_files, chunks, file_kind, load_report
 
 SEND_ACTION = "report.send"
 ENQUEUE_ATTEMPTS = 3  # the audit chain's unique prev_hash may make a concurrent writer retry (bot.services.audit)
@@ -142,7 +143,7 @@ def pending_sends(session: Session) -> list[PendingSend]:
             reason = f"published:{campaign.published_on.isoformat()}"
             if not already_sent(session, campaign.id, reason):
                 publisher = _publisher(session, campaign.id)
-                out.append(PendingSend(campaign.id, reason, ("publicity",), (publisher,) if publisher else ()))
+                out.append(PendingSend(campaign.id, reason, ("publicity", PAGE), (publisher,) if publisher else ()))
     return out
 
 
@@ -151,10 +152,11 @@ def send_reports(sessions: sessionmaker[Session], campaign_id: int, *, cfg: Conf
     """Load (one transaction), build (none open), enqueue and note (one transaction). Returns the rows added.
     Once per reason: a reason already noted in the audit log adds nothing and builds nothing (so a daily tick
     may ask again). Synchronous: the bot runs it in a worker thread."""
+    kinds = tuple(kinds) if kinds is not None else None
     with sessions.begin() as session:
         if already_sent(session, campaign_id, reason):
             return 0
-        report = load_report(session, campaign_id, cfg=cfg, now=now)
+        report = load_report(session, campaign_id, cfg=cfg, now=now, with_page=kinds is not None and PAGE in kinds)
     files = build_files(report, kinds)
     also = tuple(also)
     for attempt in range(1, ENQUEUE_ATTEMPTS + 1):

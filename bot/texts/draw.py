@@ -55,8 +55,8 @@ TEXTS: dict[str, dict[str, str]] = {
                              "en": "  {department} inspectors ({size}): {digest}"},
     "draw.ann.digest_conflicts": {"zh": "  回避关系 {size} 条：{digest}", "en": "  conflicts ({size}): {digest}"},
     "draw.ann.verify": {
-        "zh": "\n核验：在群内发送 /verify {draw_id}；或导出记录（python -m bot draw export {draw_id} 文件.json）后，任何人可运行 python -m bot draw verify 文件.json 独立复核。",
-        "en": "\nVerify: send /verify {draw_id} here; or export the record (python -m bot draw export {draw_id} "
+        "zh": "\n核验：用浏览器打开随后发送的“抽取核验”网页，即在本机重新运行本次抽取；或在群内发送 /verify {draw_id}；或导出记录（python -m bot draw export {draw_id} 文件.json）后，任何人可运行 python -m bot draw verify 文件.json 独立复核。",
+        "en": "\nVerify: open the draw check page sent next in any browser; or send /verify {draw_id} here; or export the record (python -m bot draw export {draw_id} "
               "file.json) and anyone can re-run it with python -m bot draw verify file.json.",
     },
     "draw.ann.summary_note": {
@@ -85,11 +85,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "以下抽中人员尚未绑定账号，无法收到通知，请电话联系：\n{lines}",
         "en": "These drawn people have no bound account and get no message; please phone them:\n{lines}",
     },
+    "draw.page.caption": {
+        "zh": "抽取核验网页（抽取编号 {draw_id}）：用手机或电脑的浏览器打开，即在本机重新运行本次抽取并逐项核对，不联网。",
+        "en": "Draw check page (draw {draw_id}): open it in any browser to re-run this draw on your device and "
+              "compare every item, offline.",
+    },
     # verify
     "verify.ok": {"zh": "核验结果：一致。抽取编号 {draw_id} 由其记录重新运行，名录摘要与抽取结果完全相同。",
                   "en": "Verification: consistent. Draw {draw_id} re-run from its record gives identical digests and result."},
     "verify.bad": {"zh": "核验结果：不一致！抽取编号 {draw_id}：\n{lines}",
                    "en": "Verification: NOT consistent! Draw {draw_id}:\n{lines}"},
+    "verify.page": {"zh": "用浏览器打开此网页，可在本机独立重新运行本次抽取（不联网）。",
+                    "en": "Open this page in any browser to re-run the draw on your own device (offline)."},
     "verify.no_draw": {"zh": "没有找到抽取记录。", "en": "No such draw."},
     "verify.superseded": {"zh": "（该抽取已被抽取编号 {new} 取代，理由：{reason}）",
                           "en": " (superseded by draw {new}; reason: {reason})"},

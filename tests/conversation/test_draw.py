@@ -47,13 +47,16 @@ async def test_leader_draw_announces_and_notifies(chat, sessions, county):
         rows = s.scalars(select(OutboxMessage)).all()
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "draw.create")) == 1
     ann = [r for r in rows if r.chat_id == GROUP_ID]
-    assert len(ann) == 1 and draw.seed in ann[0].text and draw.digests["targets"] in ann[0].text
+    assert [r.method for r in ann] == ["sendMessage", "sendDocument"]  # the announcement, then its page (§5.11)
+    assert draw.seed in ann[0].text and draw.digests["targets"] in ann[0].text and "抽取核验" in ann[0].text
+    assert ann[1].payload["filename"].endswith("_抽取核验.html") and draw.seed.encode() in ann[1].document
     notified = {r.chat_id for r in rows if "您已被随机抽中" in (r.text or "")}
     assert notified == {p.telegram_user_id for p in drawn}
     letters = [r for r in rows if "抽调" in (r.text or "")]
     assert len(letters) == 4  # one 分管领导 per department
     await _deliver(chat, sessions)
     assert any(c.method == "sendMessage" and c.chat_id == GROUP_ID for c in chat.replies())
+    assert any(c.method == "sendDocument" and c.chat_id == GROUP_ID for c in chat.replies())
 
 
 async def test_refusals_change_nothing(chat, sessions, county):

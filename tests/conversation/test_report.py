@@ -162,7 +162,9 @@ async def test_leader_publishes_late_and_the_publicity_list_goes_out(chat, cfg, 
     published = f"已于 {today.isoformat()} 公示"
     for tg in [LEADER_TG, *coordinators.values()]:
         publicity = _documents(chat, tg, published)
-        assert [name for name, _ in publicity] == [f"{campaign.number}_公示.xlsx"], tg
+        # the 公示 list, and the draw's verification page for anyone the list is shown to (SPEC §5.11)
+        assert [name for name, _ in publicity] == [f"{campaign.number}_公示.xlsx", f"{campaign.number}_抽取核验.html"], tg
+        assert publicity[1][1].startswith(b"<!DOCTYPE html>")
     # 公示: one row per target and department; the 消防 row of the last target shows its code 5
     _name, data = publicity[0]
     ws = openpyxl.load_workbook(BytesIO(data)).active
@@ -178,8 +180,8 @@ async def test_leader_publishes_late_and_the_publicity_list_goes_out(chat, cfg, 
     # the leader's copy arrives once even if the sender runs again
     await chat.app.bot_data.report_sender.run_once()
     await outbox_sender.deliver_due(chat.app.bot, sessions, limit=100)
-    assert len(_documents(chat, LEADER_TG, published)) == 1
-    assert len(_documents(chat, LEADER_TG)) == 1  # the leader is no coordinator: only the 公示 workbook
+    assert len(_documents(chat, LEADER_TG, published)) == 2
+    assert len(_documents(chat, LEADER_TG)) == 2  # the leader is no coordinator: only the 公示 workbook and the page
 
 
 async def test_publish_twice_says_when(chat, sessions, entered):

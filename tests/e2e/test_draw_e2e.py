@@ -59,9 +59,16 @@ def test_leader_draw_is_announced_notified_and_verifies(emu, county, county_bot)
     assert heads
     for head in heads:
         emu.wait_for(lambda e, c=tg_id(head.id): [m for m in e.sent_to(c) if "抽调" in (m.text or "")], timeout=20)
+    # the group received the verification page (SPEC §5.11) beside the announcement: the whole record inside
+    page = emu.wait_for(lambda e: [m for m in e.sent_to(group) if m.method == "sendDocument"], timeout=20)[0]
+    assert page.filename.endswith("_抽取核验.html") and f"抽取编号 {draw_id}" in page.text
+    html = page.data.decode("utf-8")
+    assert draw.seed in html and all(cert in html for cert in drawn)
     before = len(emu.sent_to(group))
     leader.send(f"/verify {draw_id}", chat=group)
-    reply = emu.wait_reply(group, before, timeout=15)
+    sent = emu.wait_reply(group, before, timeout=15)  # the page, then the verdict
+    reply = emu.wait_reply(group, before + 1, timeout=15)
+    assert sent.filename == page.filename and sent.data == page.data  # nothing changed since the announcement
     assert "一致" in reply.text and "不一致" not in reply.text
 
 

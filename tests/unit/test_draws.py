@@ -97,10 +97,36 @@ def test_long_announcement_becomes_summary_plus_workbook(sessions):
     texts = [r for r in rows if r.method == "sendMessage"]
     docs = [r for r in rows if r.method == "sendDocument"]
     assert len(texts) == 1 and len(texts[0].text) <= 4096 and "附件" in texts[0].text
-    assert len(docs) == 1 and "抽取结果" in docs[0].payload.get("filename", "")
+    # the 抽取结果 workbook, then the verification page (SPEC §5.11), in that order
+    assert [d.payload.get("filename") for d in docs] == [f"{PLAN_NUMBER(s, cid)}_抽取结果.xlsx",
+                                                         f"{PLAN_NUMBER(s, cid)}_抽取核验.html"]
     wb = openpyxl.load_workbook(io.BytesIO(docs[0].document))
     ws = wb["检查对象"]
     assert {row[3] for row in ws.iter_rows(min_row=2, values_only=True)} == drawn
+    page = docs[1].document.decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and all(u in page for u in drawn)
+
+
+def PLAN_NUMBER(s, cid):  # noqa: N802, ANN001, ANN201
+    return s.get(Campaign, cid).number
+
+
+def test_short_announcement_still_sends_the_verification_page(sessions):
+    cid = prepare(sessions)
+    draw_id = _draw(sessions, cid)
+    with sessions.begin() as s:
+        draw = s.get(Draw, draw_id)
+        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
+                             requester_chat_id=None, who="马勇")
+        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
+                             requester_chat_id=None, who="马勇")  # again (a retried transaction): nothing doubles
+    with sessions.begin() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP_ID)
+                         .order_by(OutboxMessage.id)).all()
+        number = s.get(Campaign, cid).number
+    assert [r.method for r in rows] == ["sendMessage", "sendDocument"]
+    assert rows[1].payload["filename"] == f"{number}_抽取核验.html"
+    assert f"抽取编号 {draw_id}" in rows[1].payload["caption"]
 
 
 def test_announcement_names_the_targets_unit_and_the_notice_a_missing_address(sessions):

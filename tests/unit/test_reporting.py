@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 
 from bot.services import outbox, publication, report_data, report_sends
 from bot.config import config_from_dict
-from models import (Assignment, AuditEntry, Campaign, CampaignItem, Department, DrawGroup, FollowUp, GroupTarget,
+from models import (Assignment, AuditEntry, Campaign, CampaignItem, Department, Draw, DrawGroup, FollowUp, GroupTarget,
                     Item, OutboxMessage, Person, Result, ResultDraft, Submission, Target)
 from tests.reportsetup import coordinator_tgs, drawn, enter, enter_all, pairs_to_enter
 from tests.resultsetup import submit
@@ -410,13 +410,19 @@ def test_publication_sends_the_publicity_list_to_the_publisher_and_coordinators_
         publication.publish(s, done.campaign_id, person_id=leader, today=dt.date(2022, 10, 24), cfg=CFG)
         leader_tg = s.get(Person, leader).telegram_user_id
     before = _count(sessions, OutboxMessage)
-    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == len(coordinators) + 1
+    # the 公示 list and the draw's verification page (SPEC §5.11) to each
+    assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 2 * (len(coordinators) + 1)
     assert report_sends.send_pending(sessions, cfg=CFG, now=NOW) == 0
     with sessions.begin() as s:
         rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[before:]
         assert {r.chat_id for r in rows} == set(coordinators.values()) | {leader_tg}
-        assert all(r.payload["filename"].endswith("_公示.xlsx") for r in rows)
+        for chat_id in {r.chat_id for r in rows}:
+            names = [r.payload["filename"] for r in rows if r.chat_id == chat_id]
+            assert len(names) == 2 and names[0].endswith("_公示.xlsx") and names[1].endswith("_抽取核验.html"), names
         assert all("已于 2022-10-24 公示" in r.payload["caption"] for r in rows)
+        page = next(r for r in rows if r.payload["filename"].endswith(".html")).document.decode("utf-8")
+        draw = s.scalar(select(Draw).where(Draw.superseded_by_id.is_(None)))
+        assert draw.seed in page and all(u in page for g in draw.result["groups"] for u in g["targets"])
 
 
 def test_file_kinds():
@@ -424,3 +430,4 @@ def test_file_kinds():
 
     assert [report_data.file_kind(f"西文旅抽查〔2022〕1号_{k}.xlsx") for k in REPORT_FILES] == \
         ["record", "statistics", "summary", "publicity", "draw"]
+    assert report_data.file_kind("西文旅抽查〔2022〕1号_抽取核验.html") == "page"
