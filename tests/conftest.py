@@ -107,3 +107,24 @@ def engine(db_url):
 def sessions(engine):
     """The session factory; tests open units of work with `with sessions.begin() as s:`."""
     return make_sessionmaker(engine)
+
+
+# ------------------------------------------------------------------------------------------------ the browser
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium (the draw page's tests). Missing, it fails and says how to install it: the page
+    is part of the product's acceptance, not optional."""
+    from bot.devtools.browser import INSTALL_HINT, Chromium, find_chromium
+
+    if find_chromium() is None:
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    with Chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(chromium):
+    tab = chromium.new_page()
+    yield tab
+    tab.close()

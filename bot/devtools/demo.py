@@ -16,7 +16,8 @@ buttons are cards (updated in place), documents file messages, group commands @-
  5. the daily checks run as of the day of the 5-working-day reminder (`python -m bot tick`'s code path) and the
     fire brigade's inspectors get their reminder; then the last inspector enters;
  6. the five workbooks of SPEC §8 are written to the folder (`python -m bot report`'s code path);
- 7. the draw's record is exported and re-run by `python -m bot draw verify` in a separate process.
+ 7. the draw's record is exported and re-run by `python -m bot draw verify` in a separate process; the
+    verification page the group received (SPEC §5.11) is saved beside it, for a browser.
 
 Everything printed is also written to 演示记录.txt in the folder; the bot's own log is bot.log. The last line of
 output is the folder's path. The emulator and the bot are stopped on success, error and Ctrl-C alike.
@@ -605,6 +606,14 @@ class Demo:
             self.story.line(f"  {text}")
         if out.returncode != 0 or "一致" not in out.stdout:
             raise DemoError(f"验证未通过（退出码 {out.returncode}）：{out.stderr.strip()}")
+        # the verification page the group received (SPEC §5.11): anyone opens it in a browser, no Python needed
+        pages = [m for m in self.people.messages(self.people.group(self.group_key))
+                 if m.filename and m.filename.endswith("_抽取核验.html") and m.data]
+        if not pages:
+            raise DemoError("群里没有收到抽取核验网页")
+        page = self.folder / pages[-1].filename
+        page.write_bytes(pages[-1].data)
+        self.story.line(f"  群里收到的抽取核验网页（用任何浏览器打开，即在本机重新运行抽取，不联网）：{page}")
 
     def close(self) -> None:
         try:

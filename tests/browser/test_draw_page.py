@@ -23,7 +23,7 @@ from bot.services import draws, staffing
 from bot.services.draws import verify_full
 from models import Assignment, Campaign, Draw, DrawGroup, GroupTarget, Person
 from reports.draw_page import build_draw_page
-from tests.browser.conftest import open_page, pick_file, python_fields, read_verdict
+from tests.pagecheck import open_page, pick_file, python_fields, read_verdict
 from tests.drawsetup import PLAN, prepare
 
 ROOT = Path(__file__).resolve().parent.parent.parent

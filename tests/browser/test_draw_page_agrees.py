@@ -19,7 +19,7 @@ import pytest
 from bot.rules.drawalgo import DrawError, dump_record, make_record, replacement_v1, seed_from_public
 from bot.services.draws import verify_full
 from reports.draw_page import build_draw_page
-from tests.browser.conftest import pick_file, python_fields
+from tests.pagecheck import pick_file, python_fields
 
 CASES = 240
 RATIOS = ["0", "0.05", "0.07", "0.1", "0.25", "0.3", "0.333", "0.5", "0.999", "1", "1.0", 0.2, 0.07, "7E-2"]

@@ -19,7 +19,7 @@ from tests.e2e.conftest import ROOT
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_a_campaign_offline_and_names_its_folder(tmp_path):
+def test_demo_runs_a_campaign_offline_and_names_its_folder(tmp_path, page):
     out = tmp_path / "演示输出"
     broken = tmp_path / "broken.toml"
     broken.write_text("[bot\nthis is not toml", encoding="utf-8")  # the demo must not read the user's config
@@ -49,6 +49,7 @@ def test_demo_runs_a_campaign_offline_and_names_its_folder(tmp_path):
     assert "一致 / match" in transcript and "不一致" not in transcript
     assert (out / "demo.db").exists() and list(out.glob("抽取记录_*.json"))
     assert "Application.stop() complete" in (out / "bot.log").read_text(encoding="utf-8")  # stopped cleanly
+    _the_page_the_group_received_matches(out, page)
     assert not (tmp_path / "demo-output").exists()
 
 
@@ -62,7 +63,7 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
 
 
-def test_demo_on_dingtalk_runs_the_same_campaign_on_the_local_dingtalk_emulator(tmp_path, capsys):
+def test_demo_on_dingtalk_runs_the_same_campaign_on_the_local_dingtalk_emulator(tmp_path, capsys, page):
     """`python -m bot demo --platform dingtalk`, in this process (so the emulator can be looked at afterwards):
     the same story on 钉钉 — cards updated in place, group commands as @-messages, the workbooks to the coordinator
     as file messages, every card press ACKed in time."""
@@ -103,6 +104,7 @@ def test_demo_on_dingtalk_runs_the_same_campaign_on_the_local_dingtalk_emulator(
     assert "一致 / match" in transcript and "不一致" not in transcript
     assert (out / "demo.db").exists() and list(out.glob("抽取记录_*.json"))
     assert "Application.stop() complete" in (out / "bot.log").read_text(encoding="utf-8")
+    _the_page_the_group_received_matches(out, page)
 
     dt = demo.emu
     # the automatic send after every result was in: five file messages to the coordinator, each followed by its
@@ -125,3 +127,12 @@ def test_demo_on_dingtalk_runs_the_same_campaign_on_the_local_dingtalk_emulator(
     assert len(presses) >= transcript.count("点击 ["), (len(presses), transcript.count("点击 ["))
     assert max(presses) < LATE_ACK_SECONDS, sorted(presses)[-5:]
     assert not dt.pending_acks() and not dt.protocol_errors and not dt.internal_errors
+
+
+def _the_page_the_group_received_matches(out, page) -> None:  # noqa: ANN001
+    """The verification page the group received over the messenger, saved by the demo, says 一致 in Chromium."""
+    from tests.pagecheck import open_page
+
+    (received,) = out.glob("*_抽取核验.html")
+    verdict = open_page(page, received)
+    assert verdict.ok and verdict.fields == (), verdict
