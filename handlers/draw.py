@@ -81,12 +81,12 @@ async def draw_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> Non
 async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> None:
     """/verify [draw]: the page that re-runs the draw in any browser, then the verdict of re-running it here."""
     arg = (context.args or [None])[0]
-    page = None
-    with context.sessions.begin() as session:
-        draw = draws.draw_for_reference(session, arg)
-        if draw is None:
-            reply = t("verify.no_draw", lang)
-        else:
+
+    def run() -> tuple[str, tuple[str, bytes] | None]:  # re-running a big draw takes a while: off the event loop
+        with context.sessions.begin() as session:
+            draw = draws.draw_for_reference(session, arg)
+            if draw is None:
+                return t("verify.no_draw", lang), None
             report = draws.verify_draw(session, draw)
             if report.ok:
                 reply = t("verify.ok", lang, draw_id=draw.id)
@@ -94,7 +94,9 @@ async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
                 reply = t("verify.bad", lang, draw_id=draw.id, lines="\n".join(report.mismatches[:20]))
             if draw.superseded_by_id:
                 reply += t("verify.superseded", lang, new=draw.superseded_by_id, reason=draw.supersede_reason)
-            page = draws.verification_page(session, draw, tz=context.cfg.tz, lang=lang)
+            return reply, draws.verification_page(session, draw, tz=context.cfg.tz, lang=lang)
+
+    reply, page = await asyncio.to_thread(run)
     message = update.effective_message
     if page is not None:  # the page first: the verdict stays the last message, where the chat shows it
         name, data = page
