@@ -1155,16 +1155,11 @@ class FakeBotAPI(EmulatorServer):
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def wait_reply(self, chat: FakeChat | FakeUser | int, after: int = 0,
-                   timeout: float = 10.0) -> BotMessage:
-        """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
-        chat_id = _id_of(chat)
-        return self.wait_for(lambda e: e._bot_messages[chat_id][after], timeout)
+    # wait_reply / wait_reply_async(chat: FakeChat | FakeUser | int, after=0) -> BotMessage: Waiting.
 
-    async def wait_reply_async(self, chat: FakeChat | FakeUser | int, after: int = 0,
-                               timeout: float = 10.0) -> BotMessage:
+    def _replies_in(self, chat: FakeChat | FakeUser | int) -> Any:
         chat_id = _id_of(chat)
-        return await self.wait_for_async(lambda e: e._bot_messages[chat_id][after], timeout)
+        return lambda e: e._bot_messages[chat_id]
 
     def dump(self, last: int = 25) -> str:
         """A human-readable summary of recent activity (used in timeout errors)."""
@@ -1985,19 +1980,15 @@ class _Handler(EmulatorHandler):
     server_version = "FakeBotAPI/1.0"
     logger = _LOG
 
-    @property
-    def emu(self) -> FakeBotAPI:
-        return self.server.emulator  # type: ignore[attr-defined]
-
     def setup(self) -> None:
         super().setup()
-        self.emu._track_connection(self.connection, True)
+        self.emulator._track_connection(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.emu._track_connection(self.connection, False)
+            self.emulator._track_connection(self.connection, False)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
@@ -2005,11 +1996,11 @@ class _Handler(EmulatorHandler):
     do_POST = do_GET
 
     def _dispatch(self) -> None:
-        self.emu._track_request(+1)
+        self.emulator._track_request(+1)
         try:
             self._route()
         finally:
-            self.emu._track_request(-1)
+            self.emulator._track_request(-1)
 
     def _route(self) -> None:
         try:
@@ -2024,18 +2015,18 @@ class _Handler(EmulatorHandler):
                 except ApiError as exc:
                     self._send_json(exc.status, exc.payload())
                     return
-                status, payload = self.emu._handle_api(unquote(token), method, params, files)
+                status, payload = self.emulator._handle_api(unquote(token), method, params, files)
                 self._send_json(status, payload)
             elif path.startswith("/file/bot"):
                 token, _, file_path = path[len("/file/bot"):].partition("/")
-                status, data, ctype = self.emu._handle_download(unquote(token), unquote(file_path))
+                status, data, ctype = self.emulator._handle_download(unquote(token), unquote(file_path))
                 self._send(status, data, ctype)
             elif path.startswith("/_control/"):
                 data: dict[str, Any] = dict(parse_qsl(split.query))
                 try:
                     if body:
                         data.update(json.loads(body))
-                    result = self.emu._handle_control(path[len("/_control/"):], data)
+                    result = self.emulator._handle_control(path[len("/_control/"):], data)
                 except (KeyError, LookupError, ValueError, TypeError) as exc:
                     self._send_json(400, {"ok": False, "description": f"{exc!r}"})
                     return

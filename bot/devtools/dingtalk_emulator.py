@@ -560,15 +560,11 @@ class FakeDingTalk(EmulatorServer):
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def wait_reply(self, chat: FakeUser | FakeGroup | str, after: int = 0, timeout: float = 10.0) -> BotMessage:
-        """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
-        key = _key_of(chat)
-        return self.wait_for(lambda d: d._messages[key][after], timeout)
+    # wait_reply / wait_reply_async(chat: FakeUser | FakeGroup | str, after=0) -> BotMessage: Waiting.
 
-    async def wait_reply_async(self, chat: FakeUser | FakeGroup | str, after: int = 0,
-                               timeout: float = 10.0) -> BotMessage:
+    def _replies_in(self, chat: FakeUser | FakeGroup | str) -> Any:
         key = _key_of(chat)
-        return await self.wait_for_async(lambda d: d._messages[key][after], timeout)
+        return lambda d: d._messages[key]
 
     def dump(self, last: int = 25) -> str:
         with self._cond:
@@ -1382,10 +1378,6 @@ class _Handler(EmulatorHandler):
     server_version = "FakeDingTalk/1.0"
     logger = _LOG
 
-    @property
-    def dt(self) -> FakeDingTalk:
-        return self.server.emulator  # type: ignore[attr-defined]
-
     def _dispatch(self) -> None:
         try:
             body = self._read_body()
@@ -1395,13 +1387,13 @@ class _Handler(EmulatorHandler):
                 try:
                     if body:
                         data.update(json.loads(body))
-                    result = self.dt._handle_control(split.path[len("/_control/"):], data)
+                    result = self.emulator._handle_control(split.path[len("/_control/"):], data)
                 except (LookupError, ValueError, TypeError, RuntimeError) as exc:
                     self._send(*_json_body(400, {"ok": False, "description": f"{exc!r}"}))
                     return
                 self._send(*_json_body(200, {"ok": True, "result": result}))
                 return
-            self._send(*self.dt._handle(self.command, split.path, split.query, self.headers, body))
+            self._send(*self.emulator._handle(self.command, split.path, split.query, self.headers, body))
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
 

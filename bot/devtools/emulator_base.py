@@ -20,6 +20,11 @@ class Waiting:
     def dump(self) -> str:
         raise NotImplementedError
 
+    def _replies_in(self, chat: Any) -> Callable[[Any], list[Any]]:
+        """For `wait_reply`: a function of the emulator giving the bot's messages in `chat` so far (KeyError while
+        there are none yet)."""
+        raise NotImplementedError
+
     def _evaluate(self, predicate: Callable[[Any], Any]) -> Any:
         try:
             return predicate(self)
@@ -55,6 +60,16 @@ class Waiting:
                 raise TimeoutError(f"condition not met within {timeout} s\n{self.dump()}")
             await asyncio.sleep(0.01)
 
+    def wait_reply(self, chat: Any, after: int = 0, timeout: float = 10.0) -> Any:
+        """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
+        replies = self._replies_in(chat)
+        return self.wait_for(lambda emulator: replies(emulator)[after], timeout)
+
+    async def wait_reply_async(self, chat: Any, after: int = 0, timeout: float = 10.0) -> Any:
+        """Like :meth:`wait_reply`, but awaits instead of blocking the event loop."""
+        replies = self._replies_in(chat)
+        return await self.wait_for_async(lambda emulator: replies(emulator)[after], timeout)
+
 
 class EmulatorServer(Waiting):
     """An emulator's HTTP server on a daemon thread: :meth:`start`, :meth:`stop` and ``with``.
@@ -63,7 +78,7 @@ class EmulatorServer(Waiting):
     runs besides the HTTP server through the hooks, which do nothing here: :meth:`_on_start` once the server
     serves; on :meth:`stop`, :meth:`_on_stop` before the server is shut down, :meth:`_on_http_shutdown` after it
     stopped accepting but before its socket is closed, :meth:`_on_stopped` after its thread has ended.  The
-    handler reaches the emulator as ``self.server.emulator``.
+    handler reaches the emulator as its ``emulator``.
     """
 
     def _init_server(self, host: str, port: int, handler: type[EmulatorHandler]) -> None:
@@ -132,6 +147,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stalls
     sys_version = ""
     logger: Any = None
+
+    @property
+    def emulator(self) -> Any:
+        """The EmulatorServer this request came to."""
+        return self.server.emulator  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.logger is not None:
