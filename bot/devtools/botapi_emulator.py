@@ -106,7 +106,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted
+from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted, take_rule
 
 __all__ = ["ApiError", "BotMessage", "Call", "FakeBotAPI", "FakeChat", "FakeUser", "UploadedFile",
            "WebhookDelivery"]
@@ -1239,17 +1239,8 @@ class FakeBotAPI(EmulatorServer):
     @staticmethod
     def _take(rules: list[dict[str, Any]], method: str,
               chat_id: Any = None) -> dict[str, Any] | None:
-        for rule in rules:
-            if rule["method"] not in ("*", method.lower()):
-                continue
-            if rule.get("chat_id") is not None and rule["chat_id"] != chat_id:
-                continue
-            if rule["times"] is not None:
-                rule["times"] -= 1
-                if rule["times"] <= 0:
-                    rules.remove(rule)
-            return rule
-        return None
+        return take_rule(rules, lambda rule: rule["method"] in ("*", method.lower())
+                         and (rule.get("chat_id") is None or rule["chat_id"] == chat_id))
 
     # -- user side --------------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from bot.devtools.botapi_emulator import _parse_multipart
-from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted
+from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted, take_rule
 
 __all__ = ["AckLatency", "ApiCall", "BotMessage", "DtError", "FakeDingTalk", "FakeGroup", "FakeUser"]
 
@@ -627,17 +627,8 @@ class FakeDingTalk(EmulatorServer):
 
     @staticmethod
     def _take(rules: list[dict[str, Any]], api: str, targets: set[str]) -> dict[str, Any] | None:
-        for rule in rules:
-            if rule["api"] not in ("*", api):
-                continue
-            if rule["target"] is not None and rule["target"] not in targets:
-                continue
-            if rule["times"] is not None:
-                rule["times"] -= 1
-                if rule["times"] <= 0:
-                    rules.remove(rule)
-            return rule
-        return None
+        return take_rule(rules, lambda rule: rule["api"] in ("*", api)
+                         and (rule["target"] is None or rule["target"] in targets))
 
     # -- user side (pushes) -----------------------------------------------------------------
 

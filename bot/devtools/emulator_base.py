@@ -139,6 +139,20 @@ class EmulatorServer(Waiting):
         """The HTTP server is closed and its thread has ended."""
 
 
+def take_rule(rules: list[dict[str, Any]], matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The first fault or delay rule of `rules` that `matches`, used once: its ``times`` counts down (None: no
+    end) and it is dropped at 0.  None if no rule matches."""
+    for rule in rules:
+        if not matches(rule):
+            continue
+        if rule["times"] is not None:
+            rule["times"] -= 1
+            if rule["times"] <= 0:
+                rules.remove(rule)
+        return rule
+    return None
+
+
 class EmulatorHandler(BaseHTTPRequestHandler):
     """Keep-alive HTTP/1.1 without Nagle stalls; a client that went away (kill -9) is not an error; bodies sent
     with Content-Length or chunked."""
