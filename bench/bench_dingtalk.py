@@ -47,11 +47,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench_entry import Bot, pct, populate  # noqa: E402
+from crowd import blast, enter_all  # noqa: E402
 from bot.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from bot.devtools.botapi_emulator import FakeBotAPI  # noqa: E402
 from bot.devtools.dingtalk_emulator import TOPIC_CARD_CALLBACK, FakeDingTalk  # noqa: E402
 from bot.devtools.people import DingTalkPeople, People, TelegramPeople  # noqa: E402
-from bot.devtools.simulated_users import ScriptedInspector, drive  # noqa: E402
 from bot.runtime.platform import store  # noqa: E402
 from bot.runtime.platform.base import Chat  # noqa: E402
 from bot.runtime.platform.bridge import plain_text  # noqa: E402
@@ -202,21 +202,6 @@ def dingtalk_presses(dt: FakeDingTalk, since_push: int, outbox: set[tuple[str, s
     return {"press": from_press, "handed": [], "unanswered": unanswered}
 
 
-def blast(people: People, users: list[ScriptedInspector], text_: str) -> float:
-    """Every user sends `text_` at once; each one's latency is until the bot has handled it."""
-    t0 = time.perf_counter()
-    for u in users:
-        u.person.send(text_)
-    waiting = {u.tg: u for u in users}
-    while waiting:
-        pending = people.pending(list(waiting))
-        now = time.perf_counter()
-        for key in [k for k in waiting if k not in pending]:
-            waiting.pop(key).latencies.append(now - t0)
-        time.sleep(0.005)
-    return time.perf_counter() - t0
-
-
 class Database:
     """A fresh database for one run: SQLite in `tmp`, or (`--db`) a new schema on that PostgreSQL server."""
 
@@ -280,21 +265,11 @@ def run(args, platform: str) -> dict:
             load = os.getloadavg()[0]
             cpu0, children0 = time.process_time(), _children_cpu()
             bot = Bot(emu if platform == "telegram" else None, db.url, tmp, config=config)
-            helpers = [ScriptedInspector(people, key, name) for key, name in cast]
-            base_wall = blast(people, helpers, "/help")
-            base_user = [x for h in helpers for x in h.latencies]
+            base_wall, base_user = blast(people, cast, "/help")
             mark_update = emu.last_update_id + 1 if platform == "telegram" else 0
             mark_push = len(emu.pushes) if platform == "dingtalk" else 0
             mark_ack = len(emu.ack_latencies) if platform == "dingtalk" else 0
-            workers = [ScriptedInspector(people, key, name, shortcuts=MIX[n % len(MIX)][0],
-                                         problem_first=MIX[n % len(MIX)][1])
-                       for n, (key, name) in enumerate(cast)]
-            errors: list[BaseException] = []
-            try:
-                wall = drive(people, workers)
-            except (AssertionError, TimeoutError) as exc:
-                errors.append(exc)
-                wall = float("nan")
+            workers, wall, errors = enter_all(people, cast, MIX)
             timings = bot.stop()
             cpu = {"bot": _children_cpu() - children0, "driver": time.process_time() - cpu0}
             outbox = outbox_texts(sessions, str if platform == "telegram" else lambda chat: staff_of.get(chat))

@@ -29,15 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from crowd import blast, enter_all  # noqa: E402
 from bot.services import campaigns, draws, identity# noqa: E402
 from bot.config import config_from_dict  # noqa: E402
 from bot.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from bot.devtools.botapi_emulator import FakeBotAPI  # noqa: E402
 from bot.devtools.sample_data import generate_uscc  # noqa: E402
-from bot.devtools.simulated_users import ScriptedInspector, drive  # noqa: E402
 from models import Assignment, Department, Item, Person, Submission, Target  # noqa: E402
 
 TOKEN = "777:BENCH"
@@ -111,21 +112,6 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
 
 
-def blast(emu: FakeBotAPI, users: list[ScriptedInspector], text: str) -> float:
-    """Every user sends `text` at once; each one's latency is until the bot has handled it."""
-    t0 = time.perf_counter()
-    for u in users:
-        u.user.send(text)
-    waiting = {u.tg: u for u in users}
-    while waiting:
-        pending = emu.pending_senders()
-        now = time.perf_counter()
-        for tg in [tg for tg in waiting if tg not in pending]:
-            waiting.pop(tg).latencies.append(now - t0)
-        time.sleep(0.005)
-    return time.perf_counter() - t0
-
-
 def run(args, label: str, code: Path, kinds: list[tuple[bool, bool]]) -> dict:
     """One entry run on a fresh database: each inspector i gets (shortcuts, problem_first) = kinds[i % len]."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_entry_"))
@@ -145,23 +131,12 @@ def run(args, label: str, code: Path, kinds: list[tuple[bool, bool]]) -> dict:
     sessions = make_sessionmaker(engine)
     populate(sessions, args.inspectors, args.items)
     with sessions.begin() as s:
-        people = [(a.person.telegram_user_id, a.person.name, a.group_id, a.department_id)
-                  for a in s.scalars(select(Assignment))]
+        cast = [(a.person.telegram_user_id, a.person.name) for a in s.scalars(select(Assignment))]
     with FakeBotAPI(token=TOKEN, bot_username="bench_bot") as emu:
         bot = Bot(emu, url, tmp, code)
         # baseline: every user sends /help once, all at the same time
-        helpers = [ScriptedInspector(emu, tg, name) for tg, name, _, _ in people]
-        base_wall = blast(emu, helpers, "/help")
-        base_lat = [x for w in helpers for x in w.latencies]
-        workers = [ScriptedInspector(emu, tg, name, shortcuts=kinds[n % len(kinds)][0],
-                                     problem_first=kinds[n % len(kinds)][1])
-                   for n, (tg, name, _, _) in enumerate(people)]
-        errors: list[BaseException] = []
-        try:
-            entry_wall = drive(emu, workers)
-        except (AssertionError, TimeoutError) as exc:
-            errors.append(exc)
-            entry_wall = float("nan")
+        base_wall, base_lat = blast(emu, cast, "/help")
+        workers, entry_wall, errors = enter_all(emu, cast, kinds)
         timings = bot.stop()
     entry_lat = [x for w in workers for x in w.latencies]
     n_base = len(base_lat)

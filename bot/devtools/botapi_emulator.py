@@ -103,11 +103,10 @@ import traceback
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.devtools.emulator_base import EmulatorHandler, Waiting, serve_until_interrupted
+from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted, take_rule
 
 __all__ = ["ApiError", "BotMessage", "Call", "FakeBotAPI", "FakeChat", "FakeUser", "UploadedFile",
            "WebhookDelivery"]
@@ -936,7 +935,7 @@ _API_METHODS = {
 }
 
 
-class FakeBotAPI(Waiting):
+class FakeBotAPI(EmulatorServer):
     """The emulator.  See the module docstring for an overview.
 
     Thread-safe: all state is guarded by one re-entrant lock, whose condition variable is
@@ -954,10 +953,8 @@ class FakeBotAPI(Waiting):
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456
         self.strict = strict
-        self._host, self._port = host, port
+        self._init_server(host, port, _Handler)
         self._cond = threading.Condition(threading.RLock())
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = False
         self._connections: set[socket.socket] = set()
         self._active_requests = 0
@@ -999,31 +996,20 @@ class FakeBotAPI(Waiting):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> FakeBotAPI:
-        """Start serving on ``host:port`` (port 0 = a free port) in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeBotAPI already started")
-        server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        server.daemon_threads = True
-        server.emu = self  # type: ignore[attr-defined]
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"FakeBotAPI:{self._port}", daemon=True)
-        self._thread.start()
+    # start(), stop(), `with` and `url` (``http://host:port``): EmulatorServer.  Stopping also ends pending long
+    # polls and closes open connections.
+
+    def _on_start(self) -> None:
         self._webhook_thread = threading.Thread(target=self._webhook_loop, daemon=True,
                                                 name=f"FakeBotAPI:{self._port}:webhook")
         self._webhook_thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop the server, end pending long polls and close open connections."""
-        if self._server is None:
-            return
+    def _on_stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._server.shutdown()
+
+    def _on_http_shutdown(self) -> None:
         with self._cond:              # let in-flight answers (e.g. ended long polls) go out first
             self._cond.wait_for(lambda: self._active_requests == 0, timeout=2)
             connections = list(self._connections)
@@ -1032,23 +1018,10 @@ class FakeBotAPI(Waiting):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+
+    def _on_stopped(self) -> None:
         if self._webhook_thread is not None:   # a POST in flight ends within webhook_timeout
             self._webhook_thread.join(5)
-        self._server = None
-
-    def __enter__(self) -> FakeBotAPI:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``; see also :attr:`base_url` and :attr:`base_file_url`."""
-        return f"http://{self._host}:{self._port}"
 
     @property
     def base_url(self) -> str:
@@ -1182,16 +1155,11 @@ class FakeBotAPI(Waiting):
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def wait_reply(self, chat: FakeChat | FakeUser | int, after: int = 0,
-                   timeout: float = 10.0) -> BotMessage:
-        """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
-        chat_id = _id_of(chat)
-        return self.wait_for(lambda e: e._bot_messages[chat_id][after], timeout)
+    # wait_reply / wait_reply_async(chat: FakeChat | FakeUser | int, after=0) -> BotMessage: Waiting.
 
-    async def wait_reply_async(self, chat: FakeChat | FakeUser | int, after: int = 0,
-                               timeout: float = 10.0) -> BotMessage:
+    def _replies_in(self, chat: FakeChat | FakeUser | int) -> Any:
         chat_id = _id_of(chat)
-        return await self.wait_for_async(lambda e: e._bot_messages[chat_id][after], timeout)
+        return lambda e: e._bot_messages[chat_id]
 
     def dump(self, last: int = 25) -> str:
         """A human-readable summary of recent activity (used in timeout errors)."""
@@ -1271,17 +1239,8 @@ class FakeBotAPI(Waiting):
     @staticmethod
     def _take(rules: list[dict[str, Any]], method: str,
               chat_id: Any = None) -> dict[str, Any] | None:
-        for rule in rules:
-            if rule["method"] not in ("*", method.lower()):
-                continue
-            if rule.get("chat_id") is not None and rule["chat_id"] != chat_id:
-                continue
-            if rule["times"] is not None:
-                rule["times"] -= 1
-                if rule["times"] <= 0:
-                    rules.remove(rule)
-            return rule
-        return None
+        return take_rule(rules, lambda rule: rule["method"] in ("*", method.lower())
+                         and (rule.get("chat_id") is None or rule["chat_id"] == chat_id))
 
     # -- user side --------------------------------------------------------------------------
 
@@ -2012,19 +1971,15 @@ class _Handler(EmulatorHandler):
     server_version = "FakeBotAPI/1.0"
     logger = _LOG
 
-    @property
-    def emu(self) -> FakeBotAPI:
-        return self.server.emu  # type: ignore[attr-defined]
-
     def setup(self) -> None:
         super().setup()
-        self.emu._track_connection(self.connection, True)
+        self.emulator._track_connection(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.emu._track_connection(self.connection, False)
+            self.emulator._track_connection(self.connection, False)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
@@ -2032,11 +1987,11 @@ class _Handler(EmulatorHandler):
     do_POST = do_GET
 
     def _dispatch(self) -> None:
-        self.emu._track_request(+1)
+        self.emulator._track_request(+1)
         try:
             self._route()
         finally:
-            self.emu._track_request(-1)
+            self.emulator._track_request(-1)
 
     def _route(self) -> None:
         try:
@@ -2051,18 +2006,18 @@ class _Handler(EmulatorHandler):
                 except ApiError as exc:
                     self._send_json(exc.status, exc.payload())
                     return
-                status, payload = self.emu._handle_api(unquote(token), method, params, files)
+                status, payload = self.emulator._handle_api(unquote(token), method, params, files)
                 self._send_json(status, payload)
             elif path.startswith("/file/bot"):
                 token, _, file_path = path[len("/file/bot"):].partition("/")
-                status, data, ctype = self.emu._handle_download(unquote(token), unquote(file_path))
+                status, data, ctype = self.emulator._handle_download(unquote(token), unquote(file_path))
                 self._send(status, data, ctype)
             elif path.startswith("/_control/"):
                 data: dict[str, Any] = dict(parse_qsl(split.query))
                 try:
                     if body:
                         data.update(json.loads(body))
-                    result = self.emu._handle_control(path[len("/_control/"):], data)
+                    result = self.emulator._handle_control(path[len("/_control/"):], data)
                 except (KeyError, LookupError, ValueError, TypeError) as exc:
                     self._send_json(400, {"ok": False, "description": f"{exc!r}"})
                     return

@@ -85,7 +85,6 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -93,7 +92,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from bot.devtools.botapi_emulator import _parse_multipart
-from bot.devtools.emulator_base import EmulatorHandler, Waiting, serve_until_interrupted
+from bot.devtools.emulator_base import EmulatorHandler, EmulatorServer, serve_until_interrupted, take_rule
 
 __all__ = ["AckLatency", "ApiCall", "BotMessage", "DtError", "FakeDingTalk", "FakeGroup", "FakeUser"]
 
@@ -377,7 +376,7 @@ def _key_of(chat: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeDingTalk(Waiting):
+class FakeDingTalk(EmulatorServer):
     """The emulator; see the module docstring.  All state is guarded by one re-entrant lock whose condition is
     notified on every change; the WebSocket side runs on its own event loop thread."""
 
@@ -399,11 +398,10 @@ class FakeDingTalk(Waiting):
         self.app_id = str(uuid.UUID(bytes=hashlib.md5(client_id.encode()).digest()))
         self.robot_user_id = "$:LWCP_v1:$" + base64.b64encode(hashlib.sha256(
             ("robot" + client_id).encode()).digest()[:18]).decode()
-        self._host, self._port, self._ws_port = host, port, ws_port
+        self._init_server(host, port, _Handler)
+        self._ws_port = ws_port
         self._rng = random.Random(seed)
         self._cond = threading.Condition(threading.RLock())
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._ws_thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws_server: Any = None
@@ -439,28 +437,17 @@ class FakeDingTalk(Waiting):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> FakeDingTalk:
-        if self._server is not None:
-            raise RuntimeError("FakeDingTalk already started")
-        server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        server.daemon_threads = True
-        server.dt = self  # type: ignore[attr-defined]
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"FakeDingTalk:{self._port}", daemon=True)
-        self._thread.start()
+    # start(), stop() and `with`: EmulatorServer, which here also runs the WebSocket (stream) server.
+
+    def _on_start(self) -> None:
         self._ws_thread = threading.Thread(target=self._ws_main, name=f"FakeDingTalk:{self._port}:ws",
                                            daemon=True)
         self._ws_thread.start()
         if not self._ws_ready.wait(10) or self._ws_server is None:
             self.stop()
             raise RuntimeError("FakeDingTalk: the WebSocket server did not start")
-        return self
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
+    def _on_stop(self) -> None:
         loop = self._loop
         if loop is not None and loop.is_running():
             try:
@@ -470,22 +457,11 @@ class FakeDingTalk(Waiting):
             loop.call_soon_threadsafe(loop.stop)
         if self._ws_thread is not None:
             self._ws_thread.join(5)
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = None
-
-    def __enter__(self) -> FakeDingTalk:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def openapi_url(self) -> str:
         """``http://host:port`` — stands for ``https://api.dingtalk.com``."""
-        return f"http://{self._host}:{self._port}"
+        return self.url
 
     @property
     def oapi_url(self) -> str:
@@ -584,15 +560,11 @@ class FakeDingTalk(Waiting):
 
     # -- waiting ----------------------------------------------------------------------------
 
-    def wait_reply(self, chat: FakeUser | FakeGroup | str, after: int = 0, timeout: float = 10.0) -> BotMessage:
-        """The bot message number ``after`` (0-based) in ``chat``, once it exists."""
-        key = _key_of(chat)
-        return self.wait_for(lambda d: d._messages[key][after], timeout)
+    # wait_reply / wait_reply_async(chat: FakeUser | FakeGroup | str, after=0) -> BotMessage: Waiting.
 
-    async def wait_reply_async(self, chat: FakeUser | FakeGroup | str, after: int = 0,
-                               timeout: float = 10.0) -> BotMessage:
+    def _replies_in(self, chat: FakeUser | FakeGroup | str) -> Any:
         key = _key_of(chat)
-        return await self.wait_for_async(lambda d: d._messages[key][after], timeout)
+        return lambda d: d._messages[key]
 
     def dump(self, last: int = 25) -> str:
         with self._cond:
@@ -655,17 +627,8 @@ class FakeDingTalk(Waiting):
 
     @staticmethod
     def _take(rules: list[dict[str, Any]], api: str, targets: set[str]) -> dict[str, Any] | None:
-        for rule in rules:
-            if rule["api"] not in ("*", api):
-                continue
-            if rule["target"] is not None and rule["target"] not in targets:
-                continue
-            if rule["times"] is not None:
-                rule["times"] -= 1
-                if rule["times"] <= 0:
-                    rules.remove(rule)
-            return rule
-        return None
+        return take_rule(rules, lambda rule: rule["api"] in ("*", api)
+                         and (rule["target"] is None or rule["target"] in targets))
 
     # -- user side (pushes) -----------------------------------------------------------------
 
@@ -1406,10 +1369,6 @@ class _Handler(EmulatorHandler):
     server_version = "FakeDingTalk/1.0"
     logger = _LOG
 
-    @property
-    def dt(self) -> FakeDingTalk:
-        return self.server.dt  # type: ignore[attr-defined]
-
     def _dispatch(self) -> None:
         try:
             body = self._read_body()
@@ -1419,13 +1378,13 @@ class _Handler(EmulatorHandler):
                 try:
                     if body:
                         data.update(json.loads(body))
-                    result = self.dt._handle_control(split.path[len("/_control/"):], data)
+                    result = self.emulator._handle_control(split.path[len("/_control/"):], data)
                 except (LookupError, ValueError, TypeError, RuntimeError) as exc:
                     self._send(*_json_body(400, {"ok": False, "description": f"{exc!r}"}))
                     return
                 self._send(*_json_body(200, {"ok": True, "result": result}))
                 return
-            self._send(*self.dt._handle(self.command, split.path, split.query, self.headers, body))
+            self._send(*self.emulator._handle(self.command, split.path, split.query, self.headers, body))
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
 

@@ -146,6 +146,22 @@ class Crew:
         for th in self.threads:
             th.join(max(0.0, deadline - time.monotonic()))
 
+    def finish_after_last_restart(self) -> Counter:
+        """Hold everyone: /enter must resume each open conversation where the drafts say; then let all finish —
+        none may fail, and each must find everything submitted. Returns what /enter showed while held."""
+        self.killing = False
+        self.pause()
+        shown = Counter(_check_resumes_where_the_drafts_say(self.sessions, i) for i in self.inspectors
+                        if i.done is not None and not i.done())
+        self.resume()
+        self.join()
+        errors = [(i.person.name, i.error) for i in self.inspectors if i.error]
+        assert not errors, errors
+        assert self.busy() == 0, self.people.dump()
+        for inspector in self.inspectors:
+            assert _check_resumes_where_the_drafts_say(self.sessions, inspector) == "all submitted"
+        return shown
+
 
 def _check_resumes_where_the_drafts_say(sessions, inspector: ScriptedInspector) -> str:
     """/enter: the bot shows the first item not answered (or its note, or the summary) of the target it resumes,
@@ -207,18 +223,7 @@ def test_kill9_at_random_moments_loses_and_doubles_nothing(emu, drawn, bot_confi
             kills_busy += crew.busy() > 0
             bot.kill9()
             bot.start(emu)
-        # After the last restart: hold everyone, and /enter must resume each conversation where the drafts say.
-        crew.killing = False
-        crew.pause()
-        shown = Counter(_check_resumes_where_the_drafts_say(sessions, i) for i in crew.inspectors
-                        if i.done is not None and not i.done())
-        crew.resume()
-        crew.join()
-        errors = [(i.person.name, i.error) for i in crew.inspectors if i.error]
-        assert not errors, errors
-        assert crew.busy() == 0, emu.dump()
-        for inspector in crew.inspectors:
-            assert _check_resumes_where_the_drafts_say(sessions, inspector) == "all submitted"
+        shown = crew.finish_after_last_restart()
     finally:
         crew.resume()
         bot.stop()
@@ -602,17 +607,7 @@ def test_kill9_on_dingtalk_loses_and_doubles_nothing(dt, drawn, reader, db_url, 
             print(snap)
             bot.start(None)
             starts.append(time.time())
-        crew.killing = False
-        crew.pause()
-        shown = Counter(_check_resumes_where_the_drafts_say(sessions, i) for i in crew.inspectors
-                        if i.done is not None and not i.done())
-        crew.resume()
-        crew.join()
-        errors = [(i.person.name, i.error) for i in crew.inspectors if i.error]
-        assert not errors, errors
-        assert crew.busy() == 0, dt.dump()
-        for inspector in crew.inspectors:
-            assert _check_resumes_where_the_drafts_say(sessions, inspector) == "all submitted"
+        shown = crew.finish_after_last_restart()
         # every frame 钉钉 pushed is ACKed in the end (nothing left for it to deliver again)
         dt.wait_for(lambda d: not d.pending_acks(), timeout=30)
     finally:
