@@ -109,7 +109,13 @@ def verify_replacements(record: dict[str, Any]) -> list[str]:
     """Re-run each replacement of an exported record in order (§5.10); mismatches by replacement number."""
     mismatches = []
     brought_in: list[str] = []
-    for i, rep in enumerate(record.get("replacements") or [], start=1):
+    reps = record.get("replacements") or []
+    if not isinstance(reps, list):  # a verifier reports a hostile file, it does not crash on it
+        return ["replacements: not a list"]
+    for i, rep in enumerate(reps, start=1):
+        if not isinstance(rep, dict):
+            mismatches.append(f"replacements[{i}]: not an object")
+            continue
         if rep.get("n") != i:
             mismatches.append(f"replacements[{i}].n")
         try:

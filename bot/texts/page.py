@@ -129,6 +129,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "page.diff.rep_n": {"zh": "第 {n} 次人员调整的序号记录为 {recorded}。", "en": "Substitution {n}: its number is recorded as {recorded}."},
     "page.diff.rep_in": {"zh": "第 {n} 次人员调整的替补人员：记录为 {recorded}，重新运行为 {computed}。",
                          "en": "Substitution {n}: recorded {recorded}, the re-run gives {computed}."},
+    "page.diff.reps_bad": {"zh": "人员调整记录格式有误：应为列表。", "en": "Substitutions: not a list."},
     "page.diff.rep_bad": {"zh": "第 {n} 次人员调整：记录的组或单位不存在。",
                           "en": "Substitution {n}: its group or department is not in the draw."},
     "page.fails.no_rule": {"zh": "无法重新运行：信用分类 {classes} 没有抽取比例或数量。",

@@ -558,7 +558,15 @@
 
   function replacementsOf(record, ranker, decisive) {
     const out = [], checked = [];
-    const reps = Array.isArray(record.replacements) ? record.replacements : [];
+    const given = own(record, "replacements") ? record.replacements : null;
+    // Python's `or []`: null, false, 0, "" and {} mean none
+    const none = given === null || given === false || given === 0 || given === ""
+      || (isObject(given) && Object.keys(given).length === 0);
+    if (!none && !Array.isArray(given)) {
+      out.push({ field: "replacements", key: "diff.reps_bad", vars: {} });
+      return { differences: out, checked };
+    }
+    const reps = none ? [] : given;
     const broughtIn = [];
     const drawn = new Set();
     for (const g of record.result.groups) for (const m of g.inspectors || []) drawn.add(m.cert_no);

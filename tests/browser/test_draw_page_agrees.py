@@ -119,7 +119,7 @@ def tamper(record: dict, rnd: random.Random) -> dict:
     if r["pools"]["conflicts"]:
         ways.append("conflicts")
     if r["replacements"]:
-        ways += ["replacement", "replacement n"]
+        ways += ["replacement", "replacement n", "replacement junk"]
     way = rnd.choice(ways)
     strata = [s for s, lst in r["pools"]["targets"].items() if lst]
     stratum = rnd.choice(strata)
@@ -183,6 +183,8 @@ def tamper(record: dict, rnd: random.Random) -> dict:
         rep["in"] = rnd.choice(others) if others else rep["in"] + "x"
     elif way == "replacement n":
         r["replacements"][0]["n"] = 7
+    elif way == "replacement junk":  # neither verifier may crash on it
+        r["replacements"] = rnd.choice([{"n": 1}, "调换", [["not", "an", "object"], *r["replacements"]]])
     elif way == "malformed":
         choice = rnd.choice(["ratio text", "department twice", "bar in entry", "too few", "stratum"])
         if choice == "ratio text":
