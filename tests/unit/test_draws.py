@@ -94,21 +94,17 @@ def test_long_announcement_becomes_summary_plus_workbook(sessions):
     with sessions.begin() as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP_ID)).all()
         drawn = {u for g in s.get(Draw, draw_id).result["groups"] for u in g["targets"]}
+        number = s.get(Campaign, cid).number
     texts = [r for r in rows if r.method == "sendMessage"]
     docs = [r for r in rows if r.method == "sendDocument"]
     assert len(texts) == 1 and len(texts[0].text) <= 4096 and "附件" in texts[0].text
     # the 抽取结果 workbook, then the verification page (SPEC §5.11), in that order
-    assert [d.payload.get("filename") for d in docs] == [f"{PLAN_NUMBER(s, cid)}_抽取结果.xlsx",
-                                                         f"{PLAN_NUMBER(s, cid)}_抽取核验.html"]
+    assert [d.payload.get("filename") for d in docs] == [f"{number}_抽取结果.xlsx", f"{number}_抽取核验.html"]
     wb = openpyxl.load_workbook(io.BytesIO(docs[0].document))
     ws = wb["检查对象"]
     assert {row[3] for row in ws.iter_rows(min_row=2, values_only=True)} == drawn
     page = docs[1].document.decode("utf-8")
     assert page.startswith("<!DOCTYPE html>") and all(u in page for u in drawn)
-
-
-def PLAN_NUMBER(s, cid):  # noqa: N802, ANN001, ANN201
-    return s.get(Campaign, cid).number
 
 
 def test_short_announcement_still_sends_the_verification_page(sessions):
