@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -74,16 +75,41 @@ def _drop_schema(schema: str) -> None:
         admin.dispose()
 
 
-def _reset_postgres() -> str:
+RESET_LOCK_TIMEOUT = "20s"
+
+
+class LeftOpen(RuntimeError):
+    """The previous test left a transaction open: the per-test reset cannot take its tables."""
+
+
+def _reset_postgres(lock_timeout: str = RESET_LOCK_TIMEOUT) -> str:
+    """Empty every table of this process's schema. A transaction a previous test left open (a session used after
+    its `with sessions.begin()` block begins a new one) would block the TRUNCATE for ever and hang the whole run:
+    it fails after `lock_timeout` instead, naming what holds the lock."""
     url = _pg_schema_url()
     engine = make_engine(url)
     try:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+            try:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            except OperationalError as exc:
+                if "lock timeout" not in str(exc):
+                    raise
+                held = _open_transactions(engine)
+                raise LeftOpen(f"a previous test left a transaction open (used a session after its unit of work?); "
+                               f"the reset waited {lock_timeout} for: {held}") from None
     finally:
         engine.dispose()
     return url
+
+
+def _open_transactions(engine) -> list[str]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return [f"{state}: {query[:160]}" for state, query in conn.execute(text(
+            "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))]
 
 
 @pytest.fixture(params=BACKENDS)
