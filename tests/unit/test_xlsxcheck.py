@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zipfile
 
 import openpyxl
 import pytest
@@ -26,8 +27,28 @@ def test_a_sound_workbook_passes():
     check_xlsx(_book("抽取结果"))
 
 
-@pytest.mark.parametrize("title, reason", [("表" * 32, "1–31 characters"),
+@pytest.mark.parametrize("title, reason", [("表" * 32, "32 characters long"),
+                                           ("\U0002000b" * 16, "32 characters long"),  # 16 characters, 32 units
                                            ("'quoted'", "begins or ends")])
 def test_a_sheet_name_excel_refuses_is_refused(title, reason):
     with pytest.raises(AssertionError, match=reason):
         check_xlsx(_book(title))
+
+
+def test_31_units_pass_and_an_empty_name_is_refused():
+    check_xlsx(_book("表" * 31))
+    check_xlsx(_book("\U0002000b" * 15 + "表"))
+    with pytest.raises(AssertionError, match="empty name"):
+        check_xlsx(_renamed(_book("抽取结果"), "抽取结果", ""))
+
+
+def _renamed(data: bytes, old: str, new: str) -> bytes:
+    """The package with the sheet's name attribute rewritten in xl/workbook.xml (openpyxl refuses an empty title)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                body = body.replace(f'name="{old}"'.encode(), f'name="{new}"'.encode())
+            dst.writestr(item, body)
+    return out.getvalue()
