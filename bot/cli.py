@@ -175,7 +175,7 @@ def cmd_draw(cfg, args) -> int:
         return 1
     if args.draw_command == "page" and not args.source.isdigit():
         return _draw_page_from_file(args)  # an exported record: no database, no config
-    from bot.services import draws
+    from bot.services.draw_announcements import published_record, verification_page
     from models import Draw
 
     draw_id = int(args.source) if args.draw_command == "page" else args.draw_id
@@ -185,12 +185,9 @@ def cmd_draw(cfg, args) -> int:
         if draw is None:
             print(f"没有抽取编号 {draw_id}", file=sys.stderr)
             return 1
-        if args.draw_command == "page":
-            _name, page = draws.verification_page(session, draw, tz=cfg.tz, lang=args.lang or cfg.bot.language)
-        else:
-            record = draws.export_record(session, draw, tz=cfg.tz)
+        record = published_record(session, draw, tz=cfg.tz)
     if args.draw_command == "page":
-        Path(args.file).write_bytes(page)
+        Path(args.file).write_bytes(verification_page(record, lang=args.lang or cfg.bot.language)[1])
     else:
         drawalgo.dump_record(record, args.file)
     print(args.file)

@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.services import campaigns, draws, identity
 from bot.runtime.app import Ctx
-from bot.services.draw_announcements import enqueue_draw_notices
+from bot.services.draw_announcements import enqueue_draw_notices, published_record, verification_page
 from bot.rules.drawalgo import DrawError
 from bot.services.identity import Actor
 from bot.texts import t
@@ -87,14 +87,15 @@ async def verify_cmd(update: Update, context: Ctx, actor: Actor, lang: str) -> N
             draw = draws.draw_for_reference(session, arg)
             if draw is None:
                 return t("verify.no_draw", lang), None
-            report = draws.verify_draw(session, draw)
+            record = published_record(session, draw, tz=context.cfg.tz)  # read once: verified, then the page
+            report = draws.verify_full(record)
             if report.ok:
                 reply = t("verify.ok", lang, draw_id=draw.id)
             else:
                 reply = t("verify.bad", lang, draw_id=draw.id, lines="\n".join(report.mismatches[:20]))
             if draw.superseded_by_id:
                 reply += t("verify.superseded", lang, new=draw.superseded_by_id, reason=draw.supersede_reason)
-            return reply, draws.verification_page(session, draw, tz=context.cfg.tz, lang=lang)
+            return reply, verification_page(record, lang=lang)
 
     reply, page = await asyncio.to_thread(run)
     message = update.effective_message

@@ -586,14 +586,14 @@ class Demo:
         return paths
 
     def verify(self) -> None:
-        from bot.services import draws
+        from bot.services.draw_announcements import published_record
         from bot.rules.drawalgo import dump_record
         from models import Draw
 
         self.story.heading("验证抽取：群内 /verify，以及任何人都能运行的 python -m bot draw verify 抽取记录.json")
         self.say(self.leader, LEADER_NAME, f"/verify {self.draw_id}", group=self.people.group(self.group_key))
         with self.sessions.begin() as s:
-            record = draws.export_record(s, s.get(Draw, self.draw_id))
+            record = published_record(s, s.get(Draw, self.draw_id), tz=None)
         path = self.folder / f"抽取记录_{self.draw_id}.json"
         dump_record(record, path)
         self.story.line(f"  抽取记录（导出，即 python -m bot draw export {self.draw_id} 文件.json）：{path}")

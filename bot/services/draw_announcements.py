@@ -15,6 +15,8 @@ from bot.services import outbox
 from bot.config import Config
 from bot.texts import t
 from models import Campaign, Department, Draw, Person, Target
+from bot.services.draws import export_record
+from reports.draw_page import build_draw_page, page_filename
 from reports.draw_result import DrawSheetData, build_draw_result_workbook
 
 MAX_MESSAGE = 3900  # Telegram's limit is 4096; leave room for entities
@@ -121,6 +123,38 @@ def _notice_line(target: Any, i: int, lang: str) -> str:
     return f"  {i}. {target.name}（{address}）" + (f"· {unit}" if unit else "")
 
 
+def published_record(session: Session, draw: Draw, *, tz: dt.tzinfo | None,
+                     views: list[GroupView] | None = None) -> dict[str, Any]:
+    """The draw's exported record (`python -m bot draw export`) plus `announced`: what the group was told besides
+    the codes — when (the office's local time; UTC without `tz`) and by whom it was made, the names of the drawn
+    targets and inspectors and of everyone a substitution brought in, a re-draw's reason. Names only: no phone
+    numbers, no certificate dates (SPEC §5.8). The verification page shows it; no verifier reads it. `views`: the
+    draw's group views when the caller has them already."""
+    record = export_record(session, draw)
+    views = group_views(session, draw) if views is None else views
+    targets = {t.uscc: t.name for v in views for t in v.targets}
+    people = {p.cert_no: p.name for v in views for p, _dep in v.inspectors}
+    brought_in = sorted({r[k] for r in record["replacements"] for k in ("out", "in")} - people.keys())
+    if brought_in:  # a handful: one per approved substitution
+        people.update(session.execute(select(Person.cert_no, Person.name).where(Person.cert_no.in_(brought_in))).all())
+    who = session.get(Person, draw.triggered_by_person_id) if draw.triggered_by_person_id else None
+    made_at = draw.created_at.astimezone(tz or dt.timezone.utc)  # a UTCDateTime column: always aware
+    record["announced"] = {
+        "made_at": made_at.strftime("%Y-%m-%d %H:%M") + ("" if tz else " UTC"),
+        "made_by": who.name if who else None,
+        "targets": dict(sorted(targets.items())),
+        "inspectors": dict(sorted(people.items())),
+    }
+    if draw.superseded_by_id is not None:
+        record["announced"]["superseded"] = {"by": draw.superseded_by_id, "reason": draw.supersede_reason}
+    return record
+
+
+def verification_page(record: Mapping[str, Any], *, lang: str) -> tuple[str, bytes]:
+    """The self-contained web page that re-runs the draw in a browser (SPEC §5.11): (file name, bytes)."""
+    return page_filename(record["campaign"].get("number"), record.get("draw_id")), build_draw_page(record, lang=lang)
+
+
 def draw_sheet_data(draw: Draw, campaign: Campaign, views: list[GroupView], tz) -> DrawSheetData:
     """What the 抽取结果 workbook shows of a draw (the announcement's workbook and the reports' fifth file)."""
     return DrawSheetData(
@@ -160,9 +194,7 @@ def enqueue_draw_notices(session: Session, draw: Draw, campaign: Campaign, *, cf
                        caption=t("draw.ann.caption", lang, number=campaign.number, draw_id=draw.id),
                        dedup_key=f"{key}:workbook")
     # The page anyone can open in a browser to re-run the draw (SPEC §5.11), beside the announcement.
-    from bot.services.draws import verification_page
-
-    page_name, page = verification_page(session, draw, tz=tz, lang=lang)
+    page_name, page = verification_page(published_record(session, draw, tz=tz, views=views), lang=lang)
     outbox.enqueue(session, chat_id=group_chat_id, method="sendDocument", document=page, filename=page_name,
                    caption=t("draw.page.caption", lang, draw_id=draw.id), dedup_key=f"{key}:page")
     short = _short_dept(session)

@@ -201,52 +201,14 @@ def record_of(draw: Draw, campaign: Campaign | None = None) -> dict[str, Any]:
     }
 
 
-def export_record(session: Session, draw: Draw, *, tz: dt.tzinfo | None = None) -> dict[str, Any]:
-    """The record plus its approved replacements (§5.10), so substitutions are verifiable too, and what the
-    announcement published of it (`announced`: shown on the verification page, never verified)."""
+def export_record(session: Session, draw: Draw) -> dict[str, Any]:
+    """The record plus its approved replacements (§5.10), so substitutions are verifiable too. What the group was
+    told besides the codes is added by bot.services.draw_announcements.published_record."""
     from bot.services.staffing import replacements_of
 
     record = record_of(draw, session.get(Campaign, draw.campaign_id))
     record["replacements"] = replacements_of(session, draw.id)
-    record["announced"] = announced_of(session, draw, record["replacements"], tz=tz)
     return record
-
-
-def announced_of(session: Session, draw: Draw, replacements: list[dict[str, Any]], *,
-                 tz: dt.tzinfo | None = None) -> dict[str, Any]:
-    """What the group was told of a draw besides the codes: when (the office's local time) and by whom it was
-    made, the names of the drawn targets and inspectors (and of everyone a substitution brought in), and a
-    re-draw's reason. Names and units only: no phone numbers, no certificate dates (SPEC §5.8)."""
-    usccs = sorted({u for g in draw.result["groups"] for u in g["targets"]})
-    certs = sorted({m["cert_no"] for g in draw.result["groups"] for m in g["inspectors"]}
-                   | {r[k] for r in replacements for k in ("out", "in")})
-    targets: dict[str, str] = {}
-    people: dict[str, str] = {}
-    for i in range(0, len(usccs), 900):  # SQLite's bound-parameter limit
-        chunk = usccs[i:i + 900]
-        targets.update(session.execute(select(Target.uscc, Target.name).where(Target.uscc.in_(chunk))).all())
-    for i in range(0, len(certs), 900):
-        chunk = certs[i:i + 900]
-        people.update(session.execute(select(Person.cert_no, Person.name).where(Person.cert_no.in_(chunk))).all())
-    who = session.get(Person, draw.triggered_by_person_id) if draw.triggered_by_person_id else None
-    made_at = draw.created_at.astimezone(tz or dt.timezone.utc)  # a UTCDateTime column: always aware
-    out: dict[str, Any] = {
-        "made_at": made_at.strftime("%Y-%m-%d %H:%M") + ("" if tz else " UTC"),
-        "made_by": who.name if who else None,
-        "targets": {u: targets[u] for u in usccs if u in targets},
-        "inspectors": {c: people[c] for c in certs if c in people},
-    }
-    if draw.superseded_by_id is not None:
-        out["superseded"] = {"by": draw.superseded_by_id, "reason": draw.supersede_reason}
-    return out
-
-
-def verification_page(session: Session, draw: Draw, *, tz: dt.tzinfo | None, lang: str) -> tuple[str, bytes]:
-    """The self-contained web page that re-runs the draw in a browser (SPEC §5.11): (file name, bytes)."""
-    from reports.draw_page import build_draw_page, page_filename
-
-    record = export_record(session, draw, tz=tz)
-    return page_filename(record["campaign"].get("number"), draw.id), build_draw_page(record, lang=lang)
 
 
 def verify_full(record: dict[str, Any]) -> drawalgo.VerifyReport:

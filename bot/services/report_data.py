@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.services.draw_announcements import draw_sheet_data, group_views
-from bot.services.draws import current_draw, export_record
+from bot.services.draw_announcements import draw_sheet_data, group_views, published_record
+from bot.services.draws import current_draw
 from models import (Assignment, Campaign, CampaignDepartment, CampaignItem, DrawGroup, FollowUp,
                     GroupTarget, Item, Person, Result, Submission, Target)
 from reports import REPORT_FILES, build_all, build_report
@@ -89,6 +89,7 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
     targets: list[TargetRecord] = []
     inspectors_per_dept: dict[int, set[int]] = defaultdict(set)
     draw_data = None
+    draw_record = None
     if draw is not None:
         groups = {g.id: g for g in session.scalars(select(DrawGroup).where(DrawGroup.draw_id == draw.id))}
         # The groups' active inspectors, as drawn (a replacement takes its predecessor's position).
@@ -162,7 +163,10 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
                 address=address, credit_class=credit_class, inspectors=inspectors, departments=tuple(blocks),
                 registration_authority=authority or None, jurisdiction=jurisdiction or None))
         known = {r.uscc: r for r in rows}  # the drawn targets, already read: not read again for 抽取结果
-        draw_data = draw_sheet_data(draw, campaign, group_views(session, draw, known), cfg.tz)
+        views = group_views(session, draw, known)
+        draw_data = draw_sheet_data(draw, campaign, views, cfg.tz)
+        if with_page:  # the verification page's record, on the views already read
+            draw_record = published_record(session, draw, tz=cfg.tz, views=views)
 
     departments = [DepartmentInfo(name=cd.department.name, label=cd.department.label,
                                   items=tuple(i.name for i in items.get(cd.department_id, ())),
@@ -178,7 +182,7 @@ def load_report(session: Session, campaign_id: int, *, cfg: Config, now: dt.date
         generated_at=now.astimezone(cfg.tz).replace(tzinfo=None, microsecond=0), draw=draw_data,
         county=_county(campaign.lead_department.name),
         extra={"campaign_id": campaign.id, "draw_id": draw.id if draw else None},
-        draw_record=export_record(session, draw, tz=cfg.tz) if with_page and draw else None,
+        draw_record=draw_record,
         lang=cfg.bot.language)
 
 

@@ -6,7 +6,7 @@ allows no network at all), `page.css`, `verifier.js` (a second implementation of
 nothing with bot/rules/drawalgo.py) and `page.js` (the view). The record and the texts of one language
 (bot/texts/page.py) are embedded as JSON; nothing is fetched.
 
-The record is the export of `python -m bot draw export` (bot.services.draws.export_record); its optional
+The record is the export of `python -m bot draw export` (bot.services.draw_announcements.published_record); its
 `announced` block (time, who drew, the names of drawn targets and inspectors as announced) is shown, never
 verified: the check is on the codes.
 """

@@ -195,7 +195,7 @@
     }
   }
 
-  function renderReplacements(record, checked) {
+  function renderReplacements(record) {
     const box = clear($("replacement-box"));
     const reps = Array.isArray(record.replacements) ? record.replacements : [];
     if (!reps.length) return;

@@ -9,7 +9,7 @@
  *
  *   K(s) = HMAC-SHA256(key = seed bytes, msg = UTF-8 of s) as lowercase hex; "sort by K" is ascending.
  *
- * `verify(record, options)` resolves to {ok, differences: [{field, key, vars}], facts}. `field` names what differs
+ * `verify(record)` resolves to {ok, differences: [{field, key, vars}], facts}. `field` names what differs
  * in the terms of the record (digests.targets, result.groups[2].targets, replacements[1].in, …); `key` and `vars`
  * word it through the page's texts. It never throws on a hostile record: a malformed one is a difference.
  */
@@ -160,7 +160,7 @@
     }
 
     // K(prefix + items[i]) for every i, as 8 words each, in a new Uint32Array.
-    keys(prefix, items, onProgress) {
+    keys(prefix, items) {
       const pre = utf8(prefix);
       const out = new Uint32Array(items.length * 8);
       for (let i = 0; i < items.length; i++) {
@@ -183,7 +183,6 @@
           len = pre.length + b.length;
         }
         this._one(len, out, i * 8);
-        if (onProgress && (i & 0xffff) === 0xffff) onProgress(i + 1);
       }
       return out;
     }
@@ -227,9 +226,9 @@
   }
 
   // The n items with the smallest K(prefix + item), in that order: [{item, keys, at}] (keys[at*8..] is its K).
-  function smallest(ranker, prefix, items, n, onProgress) {
+  function smallest(ranker, prefix, items, n) {
     if (n <= 0 || items.length === 0) return [];
-    const keys = ranker.keys(prefix, items, onProgress);
+    const keys = ranker.keys(prefix, items);
     let idx;
     if (n * 4 < items.length) {
       // Only items whose first key word is at most the n-th smallest first word can be among the n smallest.
@@ -437,7 +436,7 @@
     constructor(key, vars) { super(key); this.key = key; this.vars = vars || {}; }
   }
 
-  async function runV1(seed, params, pools, progress) {
+  async function runV1(seed, params, pools) {
     for (const s of pools.targets.keys()) {
       if ((s === WHOLE) === params.sampling.perClass) throw new Malformed("bad.stratum", { stratum: s });
     }
@@ -448,14 +447,10 @@
     if (lacking.length) throw new DrawFails("fails.no_rule", { classes: lacking.sort(cpCompare).join("、") });
     const strata = [];
     const picked = [];
-    const total = [...pools.targets.values()].reduce((a, l) => a + l.length, 0);
-    let done = 0;
     for (const s of [...pools.targets.keys()].sort(cpCompare)) {
       const list = pools.targets.get(s);
       const { size } = sizeOf(list.length, params.sampling, s);
-      const base = done;
-      const chosen = smallest(ranker, "target|", list, size, (i) => progress && progress((base + i) / total));
-      done += list.length;
+      const chosen = smallest(ranker, "target|", list, size);
       picked.push(...chosen);
       for (const p of chosen) decisive.push(["target|" + p.item, wordsHex(p.keys, p.at * 8, 8)]);
       strata.push({ stratum: s, candidates: list.length, drawn: size });
@@ -557,14 +552,14 @@
   }
 
   function replacementsOf(record, ranker, decisive) {
-    const out = [], checked = [];
+    const out = [];
     const given = own(record, "replacements") ? record.replacements : null;
     // Python's `or []`: null, false, 0, "" and {} mean none
     const none = given === null || given === false || given === 0 || given === ""
       || (isObject(given) && Object.keys(given).length === 0);
     if (!none && !Array.isArray(given)) {
       out.push({ field: "replacements", key: "diff.reps_bad", vars: {} });
-      return { differences: out, checked };
+      return out;
     }
     const reps = none ? [] : given;
     const broughtIn = [];
@@ -579,7 +574,6 @@
       const pool = isObject(record.pools.inspectors) ? record.pools.inspectors[rep.department] : undefined;
       if (!group || !Array.isArray(pool)) {
         out.push({ field, key: "diff.rep_bad", vars: { n: i } });
-        checked.push({ rep, expected: undefined });
         return;
       }
       const targets = new Set(group.targets);
@@ -590,10 +584,9 @@
       const expected = chosen.length ? chosen[0].item : null;
       if (chosen.length) decisive.push([`replace|${rep.group}|${i}|` + expected, wordsHex(chosen[0].keys, chosen[0].at * 8, 8)]);
       if (expected !== rep.in) out.push({ field: `${field}.in`, key: "diff.rep_in", vars: { n: i, recorded: rep.in, computed: expected } });
-      checked.push({ rep, expected });
       broughtIn.push(rep.in);
     });
-    return { differences: out, checked };
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------- crypto check
@@ -640,13 +633,11 @@
   }
 
   // ------------------------------------------------------------------------------------------- verify
-  async function verify(record, options) {
-    const opts = options || {};
-    const progress = opts.progress || null;
+  async function verify(record) {
     const started = Date.now();
     const facts = { crypto: "bundled" };
     const diffs = [];
-    const done = (extra) => ({ ok: diffs.length === 0, differences: diffs, facts, ms: Date.now() - started, ...(extra || {}) });
+    const done = () => ({ ok: diffs.length === 0, differences: diffs, facts, ms: Date.now() - started });
     const malformed = (key, vars) => { diffs.push({ field: "record", key, vars: vars || {} }); return done(); };
 
     if (!isObject(record)) return malformed("bad.not_object");
@@ -675,7 +666,6 @@
       if (typeof text !== "string") diffs.push({ field: "seed", key: "diff.public_missing", vars: {} });
       else {
         const computed = await sha256Of(text, subtle);
-        facts.publicSeed = computed;
         if (computed !== seed) diffs.push({ field: "seed", key: "diff.public_seed", vars: { recorded: seed, computed } });
       }
     }
@@ -709,7 +699,7 @@
     let run;
     try {
       const params = parseParams(record.params);
-      run = await runV1(seed, params, pools, progress);
+      run = await runV1(seed, params, pools);
     } catch (e) {
       if (e instanceof Malformed || e instanceof DrawFails) {
         diffs.push({ field: "rerun", key: e.key, vars: e.vars });
@@ -718,13 +708,10 @@
       throw e;
     }
     facts.strata = run.strata;
-    facts.groups = run.groups;
     diffs.push(...compareResults(record.result, { groups: run.groups }));
     if (diffs.length === 0) {
       // Substitutions are re-run on the verified draw only (§5.10): on a draw that does not match they mean nothing.
-      const reps = replacementsOf(record, run.ranker, run.decisive);
-      facts.replacements = reps.checked;
-      diffs.push(...reps.differences);
+      diffs.push(...replacementsOf(record, run.ranker, run.decisive));
     }
     if (subtle) {
       // The ranking ran on the page's own HMAC code (WebCrypto costs a promise per key: about 7× slower, see
@@ -735,7 +722,7 @@
         diffs.length = 0;
         return malformed("bad.selftest");
       }
-      facts.crossChecked = agreed === true ? run.decisive.length : 0;
+      if (agreed === null) facts.crypto = "bundled";  // WebCrypto refused: the page claims no agreement
     }
     return done();
   }

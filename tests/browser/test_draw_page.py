@@ -22,6 +22,7 @@ from bot.config import config_from_dict
 from bot.db import make_engine, make_sessionmaker
 from bot.rules.drawalgo import dump_record, seed_from_public
 from bot.services import draws, staffing
+from bot.services.draw_announcements import published_record
 from bot.services.draws import verify_full
 from models import Assignment, Campaign, Draw, DrawGroup, GroupTarget, Person
 from reports.draw_page import build_draw_page
@@ -90,7 +91,7 @@ def made(sqlite_template, tmp_path_factory) -> dict[str, dict]:
                                          public_text=PUBLIC + " 补", reason="名录更新后重新抽取")
         with sessions.begin() as s:
             for name, draw_id in (("by_class", by_class.id), ("count_public", counted.id), ("redrawn", redrawn.id)):
-                out[name] = draws.export_record(s, s.get(Draw, draw_id), tz=CFG.tz)
+                out[name] = published_record(s, s.get(Draw, draw_id), tz=CFG.tz)
             out["phones"] = {p.phone for p in s.scalars(select(Person)) if p.phone}
             out["ids"] = {"by_class": by_class.id, "count_public": counted.id, "redrawn": redrawn.id}
         out["db"] = f"sqlite:///{path}"

@@ -84,17 +84,24 @@ def test_saved_groups_match_the_record(sessions):
         assert draws.verify_draw(s, draw).ok
 
 
+def _announced(sessions, cid: int, draw_id: int, times: int = 1) -> tuple[list[OutboxMessage], str]:  # noqa: ANN001
+    """The draw's notices enqueued `times` times; the group's outbox rows in order, and the campaign number."""
+    with sessions.begin() as s:
+        for _ in range(times):
+            enqueue_draw_notices(s, s.get(Draw, draw_id), s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
+                                 requester_chat_id=None, who="马勇")
+    with sessions.begin() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP_ID)
+                         .order_by(OutboxMessage.id)).all()
+        return rows, s.get(Campaign, cid).number
+
+
 def test_long_announcement_becomes_summary_plus_workbook(sessions):
     cid = prepare(sessions, n_targets=400, plan=dict(PLAN, sampling={"ratio": 1.0}, targets_per_group=0))
     draw_id = _draw(sessions, cid)
+    rows, number = _announced(sessions, cid, draw_id)
     with sessions.begin() as s:
-        draw = s.get(Draw, draw_id)
-        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
-                             requester_chat_id=None, who="马勇")
-    with sessions.begin() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP_ID)).all()
         drawn = {u for g in s.get(Draw, draw_id).result["groups"] for u in g["targets"]}
-        number = s.get(Campaign, cid).number
     texts = [r for r in rows if r.method == "sendMessage"]
     docs = [r for r in rows if r.method == "sendDocument"]
     assert len(texts) == 1 and len(texts[0].text) <= 4096 and "附件" in texts[0].text
@@ -110,16 +117,7 @@ def test_long_announcement_becomes_summary_plus_workbook(sessions):
 def test_short_announcement_still_sends_the_verification_page(sessions):
     cid = prepare(sessions)
     draw_id = _draw(sessions, cid)
-    with sessions.begin() as s:
-        draw = s.get(Draw, draw_id)
-        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
-                             requester_chat_id=None, who="马勇")
-        enqueue_draw_notices(s, draw, s.get(Campaign, cid), cfg=CFG, group_chat_id=GROUP_ID,
-                             requester_chat_id=None, who="马勇")  # again (a retried transaction): nothing doubles
-    with sessions.begin() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP_ID)
-                         .order_by(OutboxMessage.id)).all()
-        number = s.get(Campaign, cid).number
+    rows, number = _announced(sessions, cid, draw_id, times=2)  # again (a retried transaction): nothing doubles
     assert [r.method for r in rows] == ["sendMessage", "sendDocument"]
     assert rows[1].payload["filename"] == f"{number}_抽取核验.html"
     assert f"抽取编号 {draw_id}" in rows[1].payload["caption"]
