@@ -70,8 +70,8 @@ def check_xlsx(data: bytes) -> None:
     for sheet in sheets:
         name = sheet.get("name") or ""
         units = len(name.encode("utf-16-le")) // 2  # Excel counts UTF-16 units: 𠀋 is two
-        assert units > 0, "a sheet has an empty name"
-        assert units <= 31, f"sheet name {name!r} is {units} characters long; Excel allows 31"
+        assert units > 0, "sheet name '' is not 1–31 characters: it is empty"
+        assert units <= 31, f"sheet name {name!r} is not 1–31 characters: it is {units} UTF-16 units long"
         assert not _BAD_SHEET_CHARS.search(name), f"sheet name {name!r} has a character Excel forbids"
         assert not name.startswith("'") and not name.endswith("'"), f"sheet name {name!r} begins or ends with '"
         assert name.lower() not in seen_names, f"sheet name {name!r} is used twice (Excel ignores case)"

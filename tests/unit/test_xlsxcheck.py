@@ -27,8 +27,9 @@ def test_a_sound_workbook_passes():
     check_xlsx(_book("抽取结果"))
 
 
-@pytest.mark.parametrize("title, reason", [("表" * 32, "32 characters long"),
-                                           ("\U0002000b" * 16, "32 characters long"),  # 16 characters, 32 units
+@pytest.mark.parametrize("title, reason", [("表" * 32, "not 1–31 characters: it is 32 UTF-16 units"),
+                                           # 16 characters beyond U+FFFF: 32 UTF-16 units
+                                           ("\U0002000b" * 16, "not 1–31 characters: it is 32 UTF-16 units"),
                                            ("'quoted'", "begins or ends")])
 def test_a_sheet_name_excel_refuses_is_refused(title, reason):
     with pytest.raises(AssertionError, match=reason):
@@ -38,7 +39,7 @@ def test_a_sheet_name_excel_refuses_is_refused(title, reason):
 def test_31_units_pass_and_an_empty_name_is_refused():
     check_xlsx(_book("表" * 31))
     check_xlsx(_book("\U0002000b" * 15 + "表"))
-    with pytest.raises(AssertionError, match="empty name"):
+    with pytest.raises(AssertionError, match="not 1–31 characters: it is empty"):
         check_xlsx(_renamed(_book("抽取结果"), "抽取结果", ""))
 
 
